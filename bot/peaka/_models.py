@@ -1,0 +1,303 @@
+"""Typed models for Peaka's export-jobs API (``ExportJobResponse`` and friends)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "SERVER_FILTERABLE",
+    "TERMINAL",
+    "Compression",
+    "ExportFile",
+    "ExportFormat",
+    "ExportJob",
+    "ExportJobCreated",
+    "ExportRequest",
+    "Status",
+    "format_timestamp",
+    "parse_timestamp",
+]
+
+
+class Status(str, Enum):
+    """An export job's status.
+
+    A value the API adds later does not crash parsing: ``Status("PAUSED")`` returns a
+    pseudo-member whose ``is_known`` is False, so callers can show it as it is.
+    """
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Status | None:
+        if not isinstance(value, str) or not value:
+            return None
+        upper = value.upper()
+        if upper in cls.__members__:
+            return cls.__members__[upper]
+        member = str.__new__(cls, upper)
+        member._name_ = upper
+        member._value_ = upper
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        return self._name_ in type(self).__members__
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job will not run any more (EXPIRED included)."""
+        return self in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return self in (Status.PENDING, Status.RUNNING)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TERMINAL: frozenset[Status] = frozenset(
+    {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED}
+)
+# The List endpoint's `status` filter accepts these and nothing else (not EXPIRED).
+SERVER_FILTERABLE: frozenset[Status] = frozenset(
+    {Status.PENDING, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED}
+)
+
+
+class ExportFormat(str, Enum):
+    CSV = "CSV"
+    JSONL = "JSONL"
+
+
+class Compression(str, Enum):
+    NONE = "NONE"
+    GZIP = "GZIP"
+
+
+_TS = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)"
+    r"(?:[.,](?P<frac>\d+))?"
+    r"(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an ISO-8601 timestamp as Peaka writes it into an aware UTC datetime.
+
+    Accepts ``Z`` or a numeric offset and any number of fractional digits; digits past
+    microseconds (Trino writes nanoseconds) are truncated, never rounded, so ordering holds.
+    A timestamp without an offset is taken as UTC. Raises ValueError on anything else.
+    """
+    m = _TS.match(value.strip())
+    if not m:
+        raise ValueError(f"not an ISO-8601 timestamp: {value!r}")
+    frac = (m.group("frac") or "")[:6].ljust(6, "0")
+    tz = m.group("tz") or "+00:00"
+    if tz in ("Z", "z"):
+        tz = "+00:00"
+    elif ":" not in tz:
+        tz = f"{tz[:3]}:{tz[3:]}"
+    base = m.group("base").replace(" ", "T")
+    parsed = datetime.fromisoformat(f"{base}.{frac}{tz}")
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Format a datetime the way the API does: UTC, microseconds, ``Z`` suffix."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """A downloadable artifact with a freshly presigned, short-lived URL."""
+
+    name: str
+    url: str
+    bytes: int | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ExportFile:
+        return cls(name=str(data.get("name") or ""), url=str(data.get("url") or ""),
+                   bytes=_opt_int(data.get("bytes")))
+
+    def __repr__(self) -> str:
+        # The URL is a bearer credential for the file; keep it out of logs and reprs.
+        return f"ExportFile(name={self.name!r}, bytes={self.bytes!r}, url=<presigned>)"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    """One export job, with every field of the API's ``ExportJobResponse``."""
+
+    id: str
+    status: Status
+    created_at: datetime
+    # The server's own createdAt text: the keyset cursor must echo it, not a re-formatting.
+    created_at_raw: str
+    format: str | None = None
+    compression: str | None = None
+    row_count: int | None = None
+    bytes: int | None = None
+    duration_ms: int | None = None
+    files: tuple[ExportFile, ...] = ()
+    expires_at: datetime | None = None
+    downloadable: bool = False
+    error: str | None = None
+    query_id: str | None = None
+    catalog_id: str | None = None
+    schema_name: str | None = None
+    table_name: str | None = None
+    source: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    api_key_prefix: str | None = None
+    client_source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ExportJob:
+        """Build from one JSON object. Raises ValueError/TypeError/KeyError if malformed."""
+        if not isinstance(data, dict):
+            raise TypeError(f"export job must be an object, got {type(data).__name__}")
+        created_raw = data["createdAt"]
+        if not isinstance(created_raw, str):
+            raise TypeError("createdAt must be a string")
+        job_id = data["id"]
+        if not isinstance(job_id, str) or not job_id:
+            raise TypeError("id must be a non-empty string")
+        status_raw = data.get("status")
+        if not isinstance(status_raw, str) or not status_raw:
+            raise TypeError("status must be a non-empty string")
+        expires = data.get("expiresAt")
+        files = data.get("files") or []
+        if not isinstance(files, list):
+            raise TypeError("files must be an array")
+        known = {
+            "id", "status", "format", "compression", "rowCount", "bytes", "durationMs",
+            "files", "expiresAt", "downloadable", "error", "createdAt", "queryId",
+            "catalogId", "schemaName", "tableName", "source", "userId", "userName",
+            "apiKeyPrefix", "clientSource",
+        }  # fmt: skip
+        return cls(
+            id=job_id,
+            status=Status(status_raw),
+            created_at=parse_timestamp(created_raw),
+            created_at_raw=created_raw,
+            format=_opt_str(data.get("format")),
+            compression=_opt_str(data.get("compression")),
+            row_count=_opt_int(data.get("rowCount")),
+            bytes=_opt_int(data.get("bytes")),
+            duration_ms=_opt_int(data.get("durationMs")),
+            files=tuple(ExportFile.from_api(f) for f in files),
+            expires_at=parse_timestamp(expires) if isinstance(expires, str) and expires else None,
+            downloadable=bool(data.get("downloadable", False)),
+            error=_opt_str(data.get("error")),
+            query_id=_opt_str(data.get("queryId")),
+            catalog_id=_opt_str(data.get("catalogId")),
+            schema_name=_opt_str(data.get("schemaName")),
+            table_name=_opt_str(data.get("tableName")),
+            source=_opt_str(data.get("source")),
+            user_id=_opt_str(data.get("userId")),
+            user_name=_opt_str(data.get("userName")),
+            api_key_prefix=_opt_str(data.get("apiKeyPrefix")),
+            client_source=_opt_str(data.get("clientSource")),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The job as the API's JSON object (fields that are None are left out)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status.value,
+            "format": self.format,
+            "compression": self.compression,
+            "rowCount": self.row_count,
+            "bytes": self.bytes,
+            "durationMs": self.duration_ms,
+            "expiresAt": format_timestamp(self.expires_at) if self.expires_at else None,
+            "downloadable": self.downloadable,
+            "error": self.error,
+            "createdAt": self.created_at_raw,
+            "queryId": self.query_id,
+            "catalogId": self.catalog_id,
+            "schemaName": self.schema_name,
+            "tableName": self.table_name,
+            "source": self.source,
+            "userId": self.user_id,
+            "userName": self.user_name,
+            "apiKeyPrefix": self.api_key_prefix,
+            "clientSource": self.client_source,
+        }
+        if self.files:
+            out["files"] = [{"name": f.name, "url": f.url, "bytes": f.bytes} for f in self.files]
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJobCreated:
+    """The 202 acknowledgement of a new export job."""
+
+    id: str
+    status: Status
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ExportJobCreated:
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise TypeError("export acknowledgement must be an object with a string id")
+        return cls(id=data["id"], status=Status(str(data.get("status") or "PENDING")))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """Options for Export Query / Export Table (the API's ``ExportRequest``)."""
+
+    format: ExportFormat = ExportFormat.CSV
+    compression: Compression = Compression.NONE
+    limit: int | None = None
+    columns: tuple[str, ...] | None = None
+    include_system_columns: bool | None = None
+    csv_options: dict[str, Any] | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "format": ExportFormat(self.format).value,
+            "compression": Compression(self.compression).value,
+        }
+        if self.limit is not None:
+            body["limit"] = self.limit
+        if self.columns is not None:
+            body["columns"] = list(self.columns)
+        if self.include_system_columns is not None:
+            body["includeSystemColumns"] = self.include_system_columns
+        if self.csv_options is not None:
+            body["csvOptions"] = dict(self.csv_options)
+        return body
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r}")
