@@ -14,7 +14,7 @@ COMMANDS = Counter(
 )
 PEAKA_REQUESTS = Counter(
     "exports_bot_peaka_requests_total",
-    "Requests to the Peaka API, by operation and outcome (ok, http_4xx, http_5xx, rate_limited, timeout, ...)",
+    "Requests to the Peaka API, by operation and outcome",
     ["operation", "outcome"],
     registry=REGISTRY,
 )

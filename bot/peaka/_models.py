@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """An export job's status.
 
     A value the API adds later does not crash parsing: ``Status("PAUSED")`` returns a
@@ -75,12 +75,12 @@ SERVER_FILTERABLE: frozenset[Status] = frozenset(
 )
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     CSV = "CSV"
     JSONL = "JSONL"
 
 
-class Compression(str, Enum):
+class Compression(StrEnum):
     NONE = "NONE"
     GZIP = "GZIP"
 
@@ -130,8 +130,11 @@ class ExportFile:
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ExportFile:
-        return cls(name=str(data.get("name") or ""), url=str(data.get("url") or ""),
-                   bytes=_opt_int(data.get("bytes")))
+        return cls(
+            name=str(data.get("name") or ""),
+            url=str(data.get("url") or ""),
+            bytes=_opt_int(data.get("bytes")),
+        )
 
     def __repr__(self) -> str:
         # The URL is a bearer credential for the file; keep it out of logs and reprs.
