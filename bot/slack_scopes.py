@@ -40,7 +40,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.replies": ("channels:history", "groups:history"),
     # Channel details (name, is_member) for `subscribe`, public and private channels alike.
     "conversations.info": ("channels:read", "groups:read"),
-    "users.info": ("users:read",),
+    # The bot reads users only to match them to Peaka job owners by email, and Slack leaves
+    # `profile.email` out of users.info unless users:read.email is granted too.
+    "users.info": ("users:read", "users:read.email"),
     # Slack: users:read.email "must be requested at the same time as users:read".
     "users.lookupByEmail": ("users:read", "users:read.email"),
     "bots.info": ("users:read",),

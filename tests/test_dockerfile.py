@@ -379,12 +379,12 @@ async def test_built_image_starts_and_passes_its_healthcheck(
     key = sim.add_key(user, project_id=None)
     port = free_port()
     secrets = {"bot": "xoxb-dockerfile-test", "signing": "signing-secret-for-the-test"}
-    async with SimulatorServer(sim) as peaka, SlackStandIn() as slack:
+    async with SimulatorServer(sim) as peaka, SlackStandIn(token=secrets["bot"]) as slack:
         env = final.host_env(
             {
                 "SLACK_BOT_TOKEN": secrets["bot"],
                 "SLACK_SIGNING_SECRET": secrets["signing"],
-                "SLACK_API_URL": slack.api_url,
+                "SLACK_API_URL": slack.base_url,
                 "PEAKA_API_KEY": key,
                 "PEAKA_API_URL": peaka.base_url,
                 "PEAKA_PROJECTS": project,
