@@ -1,0 +1,404 @@
+"""PeakaClient: the async client for Peaka's export-jobs API, on httpx.AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from bot import __version__
+from bot.metrics import PEAKA_REQUESTS
+from bot.peaka._exceptions import (
+    MalformedResponseError,
+    PeakaConnectionError,
+    PeakaError,
+    PeakaTimeoutError,
+    RateLimitedError,
+    ServerError,
+    api_error,
+    server_message,
+)
+from bot.peaka._models import (
+    ExportJob,
+    ExportJobCreated,
+    ExportRequest,
+    Status,
+    format_timestamp,
+    parse_timestamp,
+)
+from bot.peaka._paging import (
+    MAX_SERVER_LIMIT,
+    ExportPage,
+    KeysetScan,
+    PageCursor,
+    StatusFilter,
+)
+from bot.peaka._paths import (
+    DEFAULT_BASE_URL,
+    check_limit,
+    export_path,
+    list_path,
+    normalize_base_url,
+    query_export_path,
+    request_body,
+    table_export_path,
+)
+from bot.peaka._responses import (
+    outcome_for_status,
+    parse_created,
+    parse_job,
+    parse_job_list,
+    parse_nothing,
+)
+from bot.peaka._retry import RetryPolicy, parse_retry_after
+
+__all__ = ["DEFAULT_BASE_URL", "PeakaClient"]
+
+_LOG = logging.getLogger("bot.peaka")
+_T = TypeVar("_T")
+
+CLIENT_SOURCE = "peaka-exports-bot"
+# One list_page call reads at most this many server pages, then hands back a cursor.
+MAX_PAGES_PER_CALL = 20
+_MAX_ERROR_BODY = 10_000
+
+Statuses = Iterable[Status | str] | str | None
+
+
+class PeakaClient:
+    """Async client for the Peaka export-jobs API.
+
+    Every request carries the bearer key, a ``peaka-exports-bot/<version>`` User-Agent and
+    ``X-Trino-Source: peaka-exports-bot``. GET and DELETE are retried on 429, 5xx, timeouts
+    and connection errors per ``retry``; POST only when the connection was never made.
+    Use as ``async with PeakaClient(key) as client:`` or call :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key or api_key != "".join(api_key.split()):
+            raise ValueError("api_key must be a non-empty string without spaces or line breaks")
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self._api_key = api_key
+        self._base_url = normalize_base_url(base_url)
+        self._timeout = float(timeout)
+        self._retry = retry or RetryPolicy()
+        self._rng = random.Random()
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "User-Agent": f"{CLIENT_SOURCE}/{__version__}",
+                "X-Trino-Source": CLIENT_SOURCE,
+                "Accept": "application/json",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"PeakaClient(base_url={self._base_url!r}, api_key={self._api_key[:4] + '…'!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    async def aclose(self) -> None:
+        """Close the underlying connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> PeakaClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- operations ---------------------------------------------------------------------------
+
+    async def list_exports(
+        self,
+        project_id: str,
+        *,
+        statuses: Statuses = None,
+        limit: int | None = None,
+        created_before: str | datetime | None = None,
+    ) -> list[ExportJob]:
+        """One List Exports call, newest first, holding exactly the statuses asked for.
+
+        ``created_before`` as a string is sent as it is (echo the server's ``createdAt``).
+        """
+        status_filter = StatusFilter.of(statuses)
+        if limit is not None:
+            check_limit("limit", limit)
+        if isinstance(created_before, datetime):
+            created_before = format_timestamp(created_before)
+        elif created_before is not None:
+            parse_timestamp(created_before)  # ValueError names the bad value
+        jobs = await self._list(project_id, status_filter, limit, created_before)
+        return [job for job in jobs if status_filter.keeps(job)]
+
+    async def list_page(
+        self,
+        project_id: str,
+        *,
+        statuses: Statuses = None,
+        limit: int = 10,
+        cursor: PageCursor | None = None,
+    ) -> ExportPage:
+        """Up to ``limit`` jobs with exactly the statuses asked for, newest first.
+
+        ``next_cursor`` is None once no older matching job exists. A page may be shorter than
+        ``limit`` with a cursor when matching jobs are sparse (the server-page budget ran out).
+        """
+        check_limit("limit", limit)
+        status_filter = StatusFilter.of(statuses)
+        list_path(project_id)  # validates the id before any request
+        scan = KeysetScan(cursor)
+        kept: list[ExportJob] = []
+        # Ask for one job more than shown (to know whether there is a next page), plus the
+        # already-shown jobs the cursor will bring back.
+        request_limit = limit + 1 + scan.carried
+        while not scan.done and scan.pages < MAX_PAGES_PER_CALL:
+            request = scan.next_request(request_limit)
+            page = await self._list(
+                project_id, status_filter, request.limit, request.created_before
+            )
+            for job in scan.absorb(page, request):
+                if not status_filter.keeps(job):
+                    continue
+                if len(kept) == limit:
+                    return ExportPage(kept, scan.cursor_after(kept[-1]))
+                kept.append(job)
+                scan.deliver(job)
+            request_limit = MAX_SERVER_LIMIT
+        if scan.done:
+            return ExportPage(kept, None)
+        return ExportPage(kept, scan.position_cursor() or cursor)
+
+    def iter_exports(
+        self,
+        project_id: str,
+        *,
+        statuses: Statuses = None,
+        page_size: int = MAX_SERVER_LIMIT,
+        cursor: PageCursor | None = None,
+    ) -> AsyncIterator[ExportJob]:
+        """Every job with the statuses asked for, newest first, each exactly once."""
+        check_limit("page_size", page_size)
+        status_filter = StatusFilter.of(statuses)
+        list_path(project_id)  # validates the id now, not at the first iteration
+        return self._iter_exports(project_id, status_filter, page_size, cursor)
+
+    async def read_export(self, project_id: str, export_id: str) -> ExportJob:
+        """One job; for the key owner's SUCCEEDED job ``files`` carries fresh download URLs."""
+        return await self._call(
+            "readExport",
+            "GET",
+            export_path(project_id, export_id),
+            doing=f"reading export {export_id!r} of project {project_id!r}",
+            parse=parse_job,
+        )
+
+    async def cancel_export(self, project_id: str, export_id: str) -> None:
+        """Cancel a PENDING/RUNNING job; a no-op on a finished one (idempotent)."""
+        await self._call(
+            "cancelExport",
+            "DELETE",
+            export_path(project_id, export_id),
+            doing=f"cancelling export {export_id!r} of project {project_id!r}",
+            parse=parse_nothing,
+        )
+
+    async def export_query(
+        self, project_id: str, query_id: str, request: ExportRequest | None = None
+    ) -> ExportJobCreated:
+        """Start an export of a saved query; returns the new job's id (status PENDING)."""
+        return await self._call(
+            "exportQuery",
+            "POST",
+            query_export_path(project_id, query_id),
+            doing=f"exporting query {query_id!r} of project {project_id!r}",
+            parse=parse_created,
+            body=request_body(request),
+        )
+
+    async def export_table(
+        self,
+        project_id: str,
+        catalog_id: str,
+        schema_name: str,
+        table_name: str,
+        request: ExportRequest | None = None,
+    ) -> ExportJobCreated:
+        """Start an export of a table; returns the new job's id (status PENDING)."""
+        return await self._call(
+            "exportTable",
+            "POST",
+            table_export_path(project_id, catalog_id, schema_name, table_name),
+            doing=(
+                f"exporting table {schema_name}.{table_name} of catalog {catalog_id!r} "
+                f"in project {project_id!r}"
+            ),
+            parse=parse_created,
+            body=request_body(request),
+        )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _iter_exports(
+        self,
+        project_id: str,
+        status_filter: StatusFilter,
+        page_size: int,
+        cursor: PageCursor | None,
+    ) -> AsyncIterator[ExportJob]:
+        scan = KeysetScan(cursor)
+        while not scan.done:
+            request = scan.next_request(page_size)
+            page = await self._list(
+                project_id, status_filter, request.limit, request.created_before
+            )
+            for job in scan.absorb(page, request):
+                if status_filter.keeps(job):
+                    yield job
+
+    async def _list(
+        self,
+        project_id: str,
+        status_filter: StatusFilter,
+        limit: int | None,
+        created_before: str | None,
+    ) -> list[ExportJob]:
+        """One raw List call (no client-side status filtering)."""
+        params: dict[str, str] = {}
+        if status_filter.server_param:
+            params["status"] = status_filter.server_param
+        if limit is not None:
+            params["limit"] = str(limit)
+        if created_before is not None:
+            params["createdBefore"] = created_before
+        return await self._call(
+            "listExports",
+            "GET",
+            list_path(project_id),
+            doing=f"listing exports of project {project_id!r}",
+            parse=parse_job_list,
+            params=params,
+        )
+
+    async def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        doing: str,
+        parse: Callable[[httpx.Response, str, str], _T],
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> _T:
+        """Send one operation, retrying per the policy; raise a typed PeakaError."""
+        idempotent = method in ("GET", "DELETE")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry.total_timeout
+        url = self._base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - loop.time()
+            error: PeakaError
+            retryable = False
+            retry_after: float | None = None
+            try:
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    timeout=max(0.001, min(self._timeout, remaining)),
+                )
+            except httpx.TimeoutException as exc:
+                _count(operation, "timeout")
+                error = PeakaTimeoutError(
+                    f"Peaka did not answer in time ({type(exc).__name__}) while {doing}",
+                    operation=operation,
+                )
+                retryable = idempotent
+            except httpx.TransportError as exc:
+                _count(operation, "connection")
+                error = PeakaConnectionError(
+                    f"could not reach Peaka at {httpx.URL(url).host} while {doing}: "
+                    f"{type(exc).__name__}",
+                    operation=operation,
+                )
+                # A ConnectError means nothing was sent, so even a POST is safe to repeat.
+                retryable = idempotent or isinstance(exc, httpx.ConnectError)
+            else:
+                _LOG.debug("%s %s -> HTTP %d", operation, method, response.status_code)
+                if response.is_success:
+                    try:
+                        result = parse(response, operation, doing)
+                    except MalformedResponseError:
+                        _count(operation, "malformed")
+                        raise
+                    _count(operation, "ok")
+                    return result
+                error = self._api_error(response, operation, doing)
+                if isinstance(error, RateLimitedError | ServerError):
+                    retryable = idempotent
+                    # 503s may carry Retry-After too.
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if not retryable or attempt >= self._retry.max_attempts:
+                raise error
+            wait = self._retry.wait_before_retry(attempt, retry_after, self._rng)
+            if wait is None or loop.time() + wait >= deadline:
+                raise error
+            _LOG.warning(
+                "%s attempt %d of %d failed (%s); retrying in %.2f s",
+                operation,
+                attempt,
+                self._retry.max_attempts,
+                error,
+                wait,
+            )
+            await asyncio.sleep(wait)
+
+    def _api_error(self, response: httpx.Response, operation: str, doing: str) -> PeakaError:
+        code = response.status_code
+        said = server_message(response.text[:_MAX_ERROR_BODY], secrets=(self._api_key,))
+        _count(operation, outcome_for_status(code))
+        if 300 <= code < 400:
+            return MalformedResponseError(
+                f"Peaka answered with a redirect (HTTP {code}) while {doing}; check the base URL",
+                operation=operation,
+                status_code=code,
+            )
+        retry_after = (
+            parse_retry_after(response.headers.get("Retry-After")) if code == 429 else None
+        )
+        return api_error(
+            code, operation=operation, doing=doing, server_said=said, retry_after=retry_after
+        )
+
+
+def _count(operation: str, outcome: str) -> None:
+    PEAKA_REQUESTS.labels(operation=operation, outcome=outcome).inc()

@@ -1,0 +1,91 @@
+"""Turning Peaka's HTTP answers into models, or into MalformedResponseError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from bot.peaka._exceptions import MalformedResponseError
+from bot.peaka._models import ExportJob, ExportJobCreated
+
+__all__ = ["outcome_for_status", "parse_created", "parse_job", "parse_job_list", "parse_nothing"]
+
+
+def outcome_for_status(code: int) -> str:
+    """The ``outcome`` metric label for an HTTP status that is not a success."""
+    if code in (401, 403):
+        return "auth"
+    if code == 404:
+        return "not_found"
+    if code == 429:
+        return "rate_limited"
+    if code >= 500:
+        return "server_error"
+    if 400 <= code < 500:
+        return "bad_request"
+    return "malformed"
+
+
+def _json(response: httpx.Response, operation: str, doing: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise MalformedResponseError(
+            f"Peaka sent a body that is not JSON (HTTP {response.status_code}) while {doing}",
+            operation=operation,
+            status_code=response.status_code,
+        ) from None
+
+
+def _malformed(
+    response: httpx.Response, operation: str, doing: str, what: str
+) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"Peaka sent an unexpected response (HTTP {response.status_code}) while {doing}: {what}",
+        operation=operation,
+        status_code=response.status_code,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def parse_job(response: httpx.Response, operation: str, doing: str) -> ExportJob:
+    payload = _json(response, operation, doing)
+    if not isinstance(payload, dict):
+        what = f"expected an export job object, got {type(payload).__name__}"
+        raise _malformed(response, operation, doing, what)
+    try:
+        return ExportJob.from_api(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _malformed(response, operation, doing, _reason(exc)) from None
+
+
+def parse_job_list(response: httpx.Response, operation: str, doing: str) -> list[ExportJob]:
+    payload = _json(response, operation, doing)
+    if not isinstance(payload, list):
+        what = f"expected an array of export jobs, got {type(payload).__name__}"
+        raise _malformed(response, operation, doing, what)
+    jobs: list[ExportJob] = []
+    for index, item in enumerate(payload):
+        try:
+            jobs.append(ExportJob.from_api(item))
+        except (KeyError, TypeError, ValueError) as exc:
+            what = f"item {index} is not an export job ({_reason(exc)})"
+            raise _malformed(response, operation, doing, what) from None
+    return jobs
+
+
+def parse_created(response: httpx.Response, operation: str, doing: str) -> ExportJobCreated:
+    payload = _json(response, operation, doing)
+    try:
+        return ExportJobCreated.from_api(payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _malformed(response, operation, doing, _reason(exc)) from None
+
+
+def parse_nothing(response: httpx.Response, operation: str, doing: str) -> None:
+    return None
