@@ -1,0 +1,210 @@
+"""The Bolt app factory and the services its listeners share.
+
+``build_app(settings)`` is the one place a Bolt ``AsyncApp`` is made, in production and in tests.
+Listeners reach everything else through ``context["services"]``, a :class:`Services`:
+
+    async def handle(ack, context, ...):
+        services: Services = context["services"]
+        client = services.peaka_for()             # the bot's own Peaka key
+        async with services.in_flight.track():    # graceful shutdown waits for this
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.logging_setup import register_secret
+from bot.settings import Settings
+from bot.slack_users import EmailDirectory
+
+__all__ = ["Background", "InFlight", "Services", "build_app", "build_slack_client"]
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Background(Protocol):
+    """A long-running part of the bot (the poller) that ``run`` starts and stops."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class InFlight:
+    """Counts listener work still running after the ack, so shutdown can wait for it."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        """Mark the enclosed work as in flight."""
+        self._count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once nothing is in flight (wrap in ``asyncio.timeout`` to bound it)."""
+        await self._idle.wait()
+
+
+@dataclass(eq=False)
+class Services:
+    """What listeners, the poller and the health check share. One per process (or per test).
+
+    - ``projects``: the ``bot.core.projects.ProjectDirectory`` parsed from PEAKA_PROJECTS.
+    - ``store``: the ``bot.store.Store`` (``ping()``, closed by ``aclose``); None until wired.
+    - ``slack``/``users``: the app's Web API client and the cached email directory;
+      ``build_app`` fills them in.
+    - ``poller``: started and stopped by ``bot.server.run``; it sets ``poller_last_cycle_at``
+      after each cycle, which ``/healthz`` checks.
+    - ``clock``: "now" for health decisions, replaceable in tests.
+    """
+
+    settings: Settings
+    projects: Any = None
+    store: Any = None
+    slack: AsyncWebClient | None = None
+    users: EmailDirectory | None = None
+    poller: Background | None = None
+    poller_last_cycle_at: datetime | None = None
+    clock: Callable[[], datetime] = _utcnow
+    started_at: datetime = field(default_factory=_utcnow)
+    in_flight: InFlight = field(default_factory=InFlight)
+    _peaka_clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        store: Any = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> Services:
+        """Services for ``settings``; PEAKA_PROJECTS is parsed here."""
+        return cls(
+            settings=settings,
+            projects=_parse_projects(settings),
+            store=store,
+            clock=clock,
+            started_at=clock(),
+        )
+
+    def peaka_for(self, api_key: str | None = None) -> Any:
+        """A ``bot.peaka.PeakaClient`` for ``api_key`` (the bot's own key when None).
+
+        Clients are shared and owned here: do not close them, ``aclose()`` does.
+        """
+        key = api_key if api_key is not None else self.settings.peaka_api_key.get_secret_value()
+        register_secret(key)
+        slot = hashlib.sha256(key.encode()).hexdigest()
+        client = self._peaka_clients.get(slot)
+        if client is None:
+            peaka = importlib.import_module("bot.peaka")
+            client = peaka.PeakaClient(key, base_url=self.settings.peaka_api_url)
+            self._peaka_clients[slot] = client
+        return client
+
+    async def aclose(self) -> None:
+        """Close every Peaka client and the store."""
+        clients, self._peaka_clients = list(self._peaka_clients.values()), {}
+        for client in clients:
+            try:
+                await client.aclose()
+            except Exception:
+                log.warning("closing a Peaka client failed", exc_info=True)
+        if self.store is not None:
+            close = getattr(self.store, "aclose", None) or getattr(self.store, "close", None)
+            if close is not None:
+                await close()
+
+
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL, bot token, retries on 429, 5xx and lost connections."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(settings: Settings, *, services: Services | None = None) -> AsyncApp:
+    """The Bolt app for ``settings``: signature-checked, acks before work, listeners registered.
+
+    Pass ``services`` to share or inspect them (tests); otherwise they come from ``settings``.
+    """
+    for secret in settings.secret_values():
+        register_secret(secret)
+    client = build_slack_client(settings)
+    if services is None:
+        services = Services.from_settings(settings)
+    if services.slack is None:
+        services.slack = client
+    if services.users is None:
+        services.users = EmailDirectory(client)
+
+    # The token travels inside `client`; passing it again only makes Bolt log a warning.
+    app = AsyncApp(
+        name="exports-bot",
+        client=client,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        request_verification_enabled=True,
+        process_before_response=False,
+    )
+
+    async def attach_services(
+        context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        context["services"] = services
+        await next()
+
+    app.middleware(attach_services)
+
+    from bot.listeners import register_listeners
+
+    register_listeners(app)
+    return app
+
+
+def _parse_projects(settings: Settings) -> Any:
+    try:
+        return settings.projects
+    except RuntimeError:
+        # bot.core.projects has not landed yet; listeners fall back to the raw setting.
+        return None

@@ -1,0 +1,220 @@
+"""The bot's process: HTTP (or Socket Mode) in front of the Bolt app, health and metrics beside.
+
+- ``POST /slack/events``: Slack's requests, handed to Bolt, which checks signatures (HTTP mode).
+- ``GET /healthz``: 200 when the database answers and the poller is keeping up, else 503 + reasons.
+- ``GET /metrics``: Prometheus text from ``bot.metrics.REGISTRY``.
+
+``run(settings)`` starts all of it, waits for SIGTERM/SIGINT and stops in order: no new
+requests, no new poll cycles, in-flight listener work finishes, then Peaka clients and DB close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot import __version__, metrics
+from bot.app import Services, build_app
+from bot.logging_setup import configure_logging
+from bot.settings import Settings
+
+__all__ = ["EVENTS_PATH", "Running", "build_web_app", "check_health", "run", "start_http"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+# How long shutdown waits for listener work that is still running after its ack.
+DRAIN_SECONDS = 25.0
+# The poller is unhealthy when its last cycle is older than this many intervals.
+STALE_CYCLES = 3
+_SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+_BOLT: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+
+
+@dataclass(eq=False)
+class Running:
+    """A started HTTP server: where it listens and how to stop it."""
+
+    port: int
+    url: str
+    _runner: web.AppRunner = field(repr=False)
+
+    async def stop(self) -> None:
+        """Stop listening, let requests being answered finish, release the port."""
+        await self._runner.cleanup()
+
+
+async def check_health(services: Services) -> tuple[bool, dict[str, Any]]:
+    """(healthy, JSON body) from the database ping and the poller's last cycle."""
+    reasons: list[str] = []
+    checks: dict[str, str] = {}
+    if services.store is None:
+        checks["database"] = "not configured"
+    else:
+        try:
+            async with asyncio.timeout(5):
+                answered = await services.store.ping()
+        except Exception as exc:  # the type only: messages may carry the DB URL
+            answered = False
+            reasons.append(f"database: unreachable ({type(exc).__name__})")
+        else:
+            if answered is False:
+                reasons.append("database: ping failed")
+        checks["database"] = "ok" if not reasons else "failing"
+
+    interval = services.settings.poll_interval
+    if services.poller is None and services.poller_last_cycle_at is None:
+        checks["poller"] = "not running"
+    else:
+        since = services.poller_last_cycle_at or services.started_at
+        age = (services.clock() - since).total_seconds()
+        limit = STALE_CYCLES * interval
+        if age > limit:
+            if services.poller_last_cycle_at is None:
+                reason = f"poller: no cycle finished in the {age:.0f} s since start"
+            else:
+                reason = f"poller: last cycle finished {age:.0f} s ago"
+            reasons.append(f"{reason} (limit {limit:.0f} s = {STALE_CYCLES} x POLL_INTERVAL)")
+            checks["poller"] = "stale"
+        else:
+            checks["poller"] = "ok"
+    body = {"ok": not reasons, "version": __version__, "checks": checks, "reasons": reasons}
+    return not reasons, body
+
+
+def build_web_app(services: Services, bolt: AsyncApp | None = None) -> web.Application:
+    """The aiohttp application; ``bolt`` None leaves out /slack/events (Socket Mode)."""
+    web_app = web.Application()
+    web_app[_SERVICES] = services
+    web_app.router.add_get("/healthz", _healthz)
+    web_app.router.add_get("/metrics", _metrics)
+    if bolt is not None:
+        web_app[_BOLT] = bolt
+        web_app.router.add_post(EVENTS_PATH, _slack_events)
+    return web_app
+
+
+async def start_http(
+    app: AsyncApp | None,
+    services: Services,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> Running:
+    """Serve ``app`` (None: health and metrics only) on host:port; port 0 picks a free one."""
+    runner = web.AppRunner(
+        build_web_app(services, app),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=DRAIN_SECONDS,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound = runner.addresses[0]
+    url_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    url_host = f"[{url_host}]" if ":" in url_host else url_host
+    return Running(port=int(bound[1]), url=f"http://{url_host}:{bound[1]}", _runner=runner)
+
+
+async def run(settings: Settings) -> int:
+    """Run the bot until SIGTERM/SIGINT, then stop gracefully. Returns the exit code."""
+    configure_logging(settings.log_format, settings.log_level)
+    store = await _open_store(settings)
+    services = Services.from_settings(settings, store=store)
+    app = build_app(settings, services=services)
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+
+    socket_mode: Any = None
+    http: Running | None = None
+    try:
+        http = await start_http(
+            None if settings.socket_mode else app, services, settings.host, settings.port
+        )
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_mode = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+            await socket_mode.connect_async()
+        if services.poller is not None:
+            await services.poller.start()
+        mode = "Socket Mode" if socket_mode else f"HTTP on {EVENTS_PATH}"
+        log.info("exports-bot %s running (%s, port %d)", __version__, mode, http.port)
+        await stopping.wait()
+        log.info("stopping: no new requests, finishing work in flight")
+    finally:
+        await _shutdown(services, http, socket_mode)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return 0
+
+
+async def _shutdown(services: Services, http: Running | None, socket_mode: Any) -> None:
+    # Order matters: stop intake first, then let started work finish, then close resources.
+    if socket_mode is not None:
+        await _quietly("closing Socket Mode", socket_mode.close_async())
+    if services.poller is not None:
+        await _quietly("stopping the poller", services.poller.stop())
+    if http is not None:
+        await _quietly("stopping HTTP", http.stop())
+    if services.in_flight.count:
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await services.in_flight.wait_idle()
+        except TimeoutError:
+            log.warning("gave up waiting for %d requests in flight", services.in_flight.count)
+    await _quietly("closing clients and the database", services.aclose())
+
+
+async def _quietly(what: str, step: Any) -> None:
+    try:
+        await step
+    except Exception:
+        log.warning("%s failed", what, exc_info=True)
+
+
+async def _open_store(settings: Settings) -> Any:
+    """The store for DATABASE_URL, via ``bot.store.open_store`` once that module exists."""
+    try:
+        store_module = importlib.import_module("bot.store")
+    except ImportError:
+        log.warning("bot.store is not available; running without a database")
+        return None
+    open_store = getattr(store_module, "open_store", None)
+    if open_store is None:
+        log.warning("bot.store has no open_store(); running without a database")
+        return None
+    return await open_store(settings.database_url)
+
+
+async def _slack_events(request: web.Request) -> web.Response:
+    bolt = request.app[_BOLT]
+    bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    healthy, body = await check_health(request.app[_SERVICES])
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    payload = generate_latest(metrics.REGISTRY)
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
