@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,7 +29,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.projects import ProjectDirectory
 from bot.logging_setup import register_secret
+from bot.peaka import PeakaClient
 from bot.settings import Settings
 from bot.slack_users import EmailDirectory
 
@@ -94,7 +95,7 @@ class Services:
     """
 
     settings: Settings
-    projects: Any = None
+    projects: ProjectDirectory
     store: Any = None
     slack: AsyncWebClient | None = None
     users: EmailDirectory | None = None
@@ -103,7 +104,7 @@ class Services:
     clock: Callable[[], datetime] = _utcnow
     started_at: datetime = field(default_factory=_utcnow)
     in_flight: InFlight = field(default_factory=InFlight)
-    _peaka_clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _peaka_clients: dict[str, PeakaClient] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(
@@ -116,13 +117,13 @@ class Services:
         """Services for ``settings``; PEAKA_PROJECTS is parsed here."""
         return cls(
             settings=settings,
-            projects=_parse_projects(settings),
+            projects=settings.projects,
             store=store,
             clock=clock,
             started_at=clock(),
         )
 
-    def peaka_for(self, api_key: str | None = None) -> Any:
+    def peaka_for(self, api_key: str | None = None) -> PeakaClient:
         """A ``bot.peaka.PeakaClient`` for ``api_key`` (the bot's own key when None).
 
         Clients are shared and owned here: do not close them, ``aclose()`` does.
@@ -132,8 +133,7 @@ class Services:
         slot = hashlib.sha256(key.encode()).hexdigest()
         client = self._peaka_clients.get(slot)
         if client is None:
-            peaka = importlib.import_module("bot.peaka")
-            client = peaka.PeakaClient(key, base_url=self.settings.peaka_api_url)
+            client = PeakaClient(key, base_url=self.settings.peaka_api_url)
             self._peaka_clients[slot] = client
         return client
 
@@ -179,9 +179,10 @@ def build_app(settings: Settings, *, services: Services | None = None) -> AsyncA
     if services.users is None:
         services.users = EmailDirectory(client)
 
-    # The token travels inside `client`; passing it again only makes Bolt log a warning.
+    _quiet_bolt_token_warning()
     app = AsyncApp(
         name="exports-bot",
+        token=settings.slack_bot_token.get_secret_value(),
         client=client,
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         request_verification_enabled=True,
@@ -202,9 +203,14 @@ def build_app(settings: Settings, *, services: Services | None = None) -> AsyncA
     return app
 
 
-def _parse_projects(settings: Settings) -> Any:
-    try:
-        return settings.projects
-    except RuntimeError:
-        # bot.core.projects has not landed yet; listeners fall back to the raw setting.
-        return None
+class _TokenInClientFilter(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning: the client carries the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _quiet_bolt_token_warning() -> None:
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _TokenInClientFilter) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_TokenInClientFilter())

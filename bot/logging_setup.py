@@ -92,9 +92,20 @@ class RedactSecretsFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRS and isinstance(value, str):
-                setattr(record, key, redact(value))
+            if key not in _STANDARD_ATTRS:
+                setattr(record, key, _redact_value(value))
         return True
+
+
+def _redact_value(value: Any) -> Any:
+    # Extras end up in JSON lines, so strings nested in dicts and lists are redacted too.
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value(item) for item in value]
+    return value
 
 
 class JsonFormatter(logging.Formatter):

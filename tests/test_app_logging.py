@@ -50,7 +50,7 @@ def test_secrets_in_message_args_extras_and_exceptions_are_redacted(
     log.warning("token in args %s, key %r", USER_TOKEN, PEAKA_KEY)
     log.info("header %s", {"Authorization": f"Bearer {PEAKA_KEY}x"})
     log.info("links: %s and %s", PRESIGNED, HMAC_URL)
-    log.info("with extra", extra={"url": PRESIGNED, "key": PEAKA_KEY})
+    log.info("with extra", extra={"url": PRESIGNED, "key": PEAKA_KEY, "nested": {"t": [APP_TOKEN]}})
     try:
         raise RuntimeError(f"request failed with key={PEAKA_KEY} token={BOT_TOKEN}")
     except RuntimeError:
@@ -66,6 +66,7 @@ def test_secrets_in_message_args_extras_and_exceptions_are_redacted(
     assert "signature=[REDACTED]" in lines[3]["message"]
     assert "expires=1781092800" in lines[3]["message"]  # the rest of the URL stays readable
     assert lines[4]["key"] == "[REDACTED]"
+    assert lines[4]["nested"] == {"t": ["[REDACTED]"]}
     assert "RuntimeError" in lines[5]["exc"] and "[REDACTED]" in lines[5]["exc"]
 
 

@@ -1,0 +1,75 @@
+"""``bot.server.run`` as a process: serves, answers, stops cleanly on SIGTERM, leaks nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningSimulator, settings_env
+from tests.slack_requests import SignedSlack
+from tests.slack_standin import SlackStandIn
+
+RUN = "import asyncio, sys; from bot.server import run; from bot.settings import load_settings; "
+RUN += "sys.exit(asyncio.run(run(load_settings())))"
+
+
+async def _read_until(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> re.Match[str]:
+    while True:
+        line = (await stream.readline()).decode()
+        if not line:
+            raise AssertionError("the bot exited early:\n" + "".join(seen))
+        seen.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match
+
+
+@pytest.mark.slow
+async def test_run_serves_then_stops_gracefully_on_sigterm(
+    slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **settings_env(slack, simulator, tmp_path),
+        "LOG_LEVEL": "DEBUG",  # the most output there is to leak secrets into
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        RUN,
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(30):
+            started = await _read_until(process.stdout, r"running \(HTTP .*port (\d+)\)", seen)
+        url = f"http://127.0.0.1:{started.group(1)}"
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(url + "/healthz")).status_code == 200
+        async with SignedSlack(url + "/slack/events", SIGNING_SECRET) as signed:
+            ack = await signed.slash_command("help", response_url=slack.response_url("run"))
+        assert ack.status_code == 200
+        await slack.wait_for(lambda: slack.responses("run"))
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            rest = await process.stdout.read()
+            code = await process.wait()
+    output = "".join(seen) + rest.decode()
+    assert code == 0, output
+    assert "stopped" in output
+    assert "Traceback" not in output
+    for secret in (BOT_TOKEN, SIGNING_SECRET, simulator.api_key):
+        assert secret not in output
