@@ -27,7 +27,16 @@ from bot.app import Services, build_app
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
 
-__all__ = ["EVENTS_PATH", "Running", "build_web_app", "check_health", "run", "start_http"]
+__all__ = [
+    "EVENTS_PATH",
+    "Running",
+    "RunningBot",
+    "build_web_app",
+    "check_health",
+    "run",
+    "start_bot",
+    "start_http",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,58 +138,91 @@ async def start_http(
     return Running(port=int(bound[1]), url=f"http://{url_host}:{bound[1]}", _runner=runner)
 
 
+@dataclass(eq=False)
+class RunningBot:
+    """The whole bot, started: Bolt app, HTTP server, Socket Mode link (if any), services."""
+
+    app: AsyncApp
+    services: Services
+    http: Running
+    socket_mode: Any = None  # AsyncSocketModeHandler when SLACK_APP_TOKEN is set
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.http.url
+
+    async def stop(self) -> None:
+        """Stop intake, stop the poller, let work in flight finish, then close clients and DB."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.socket_mode is not None:
+            await _quietly("closing Socket Mode", self.socket_mode.close_async())
+        if self.services.poller is not None:
+            await _quietly("stopping the poller", self.services.poller.stop())
+        await _quietly("stopping HTTP", self.http.stop())
+        if self.services.in_flight.count:
+            try:
+                async with asyncio.timeout(DRAIN_SECONDS):
+                    await self.services.in_flight.wait_idle()
+            except TimeoutError:
+                log.warning(
+                    "gave up waiting for %d requests in flight", self.services.in_flight.count
+                )
+        await _quietly("closing clients and the database", self.services.aclose())
+
+
+async def start_bot(settings: Settings, *, services: Services | None = None) -> RunningBot:
+    """Start everything ``settings`` asks for; ``services`` defaults to ones with the store open.
+
+    HTTP mode serves /slack/events, /healthz and /metrics on HOST:PORT. With SLACK_APP_TOKEN,
+    Slack's requests come over Socket Mode instead and the port serves only health and metrics.
+    """
+    if services is None:
+        services = Services.from_settings(settings, store=await _open_store(settings))
+    app = build_app(settings, services=services)
+    http = await start_http(
+        None if settings.socket_mode else app, services, settings.host, settings.port
+    )
+    bot = RunningBot(app=app, services=services, http=http)
+    try:
+        if settings.slack_app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            bot.socket_mode = AsyncSocketModeHandler(
+                app, settings.slack_app_token.get_secret_value()
+            )
+            await bot.socket_mode.connect_async()
+        if services.poller is not None:
+            await services.poller.start()
+    except BaseException:
+        await bot.stop()
+        raise
+    mode = "Socket Mode" if bot.socket_mode else f"HTTP on {EVENTS_PATH}"
+    log.info("exports-bot %s running (%s, port %d)", __version__, mode, http.port)
+    return bot
+
+
 async def run(settings: Settings) -> int:
     """Run the bot until SIGTERM/SIGINT, then stop gracefully. Returns the exit code."""
     configure_logging(settings.log_format, settings.log_level)
-    store = await _open_store(settings)
-    services = Services.from_settings(settings, store=store)
-    app = build_app(settings, services=services)
-
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-
-    socket_mode: Any = None
-    http: Running | None = None
     try:
-        http = await start_http(
-            None if settings.socket_mode else app, services, settings.host, settings.port
-        )
-        if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            socket_mode = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-            await socket_mode.connect_async()
-        if services.poller is not None:
-            await services.poller.start()
-        mode = "Socket Mode" if socket_mode else f"HTTP on {EVENTS_PATH}"
-        log.info("exports-bot %s running (%s, port %d)", __version__, mode, http.port)
-        await stopping.wait()
-        log.info("stopping: no new requests, finishing work in flight")
+        bot = await start_bot(settings)
+        try:
+            await stopping.wait()
+            log.info("stopping: no new requests, finishing work in flight")
+        finally:
+            await bot.stop()
     finally:
-        await _shutdown(services, http, socket_mode)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
-
-
-async def _shutdown(services: Services, http: Running | None, socket_mode: Any) -> None:
-    # Order matters: stop intake first, then let started work finish, then close resources.
-    if socket_mode is not None:
-        await _quietly("closing Socket Mode", socket_mode.close_async())
-    if services.poller is not None:
-        await _quietly("stopping the poller", services.poller.stop())
-    if http is not None:
-        await _quietly("stopping HTTP", http.stop())
-    if services.in_flight.count:
-        try:
-            async with asyncio.timeout(DRAIN_SECONDS):
-                await services.in_flight.wait_idle()
-        except TimeoutError:
-            log.warning("gave up waiting for %d requests in flight", services.in_flight.count)
-    await _quietly("closing clients and the database", services.aclose())
 
 
 async def _quietly(what: str, step: Any) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-__all__ = ["SignedSlack", "sign"]
+__all__ = ["SignedSlack", "sign", "slash_command_fields"]
 
 STALE_SECONDS = 6 * 60  # Bolt rejects timestamps more than 5 minutes old
 
@@ -29,6 +29,34 @@ def sign(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": str(signature)}
+
+
+def slash_command_fields(
+    text: str,
+    *,
+    team_id: str = "T0STANDIN",
+    user_id: str = "U0ANA",
+    channel_id: str = "C0GENERAL",
+    response_url: str = "http://127.0.0.1:9/response/unused",
+    command: str = "/exports",
+    trigger_id: str = "1.0000.standin",
+) -> dict[str, str]:
+    """A slash command's fields: the form body in HTTP mode, the payload in Socket Mode."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": team_id,
+        "team_domain": "standin",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0STANDIN",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id,
+    }
 
 
 class SignedSlack:
@@ -92,21 +120,15 @@ class SignedSlack:
         **options: Any,
     ) -> httpx.Response:
         """A slash command, form-encoded like Slack sends it."""
-        form = {
-            "token": "deprecated-verification-token",
-            "team_id": self.team_id,
-            "team_domain": "standin",
-            "channel_id": channel_id or self.channel_id,
-            "channel_name": "general",
-            "user_id": user_id or self.user_id,
-            "user_name": (user_id or self.user_id).lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "A0STANDIN",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": trigger_id or self._next_trigger(),
-        }
+        form = slash_command_fields(
+            text,
+            team_id=self.team_id,
+            user_id=user_id or self.user_id,
+            channel_id=channel_id or self.channel_id,
+            response_url=response_url,
+            command=command,
+            trigger_id=trigger_id or self._next_trigger(),
+        )
         return await self.send(urlencode(form), "application/x-www-form-urlencoded", **options)
 
     async def interactive(self, payload: dict[str, Any], **options: Any) -> httpx.Response:

@@ -132,6 +132,7 @@ class SlackStandIn:
     """The stand-in server. Use as ``async with``; ``base_url`` ends with ``/api/``."""
 
     token: str = "xoxb-standin-0000-token"
+    app_token: str = "xapp-1-standin-app-token"  # for apps.connections.open (Socket Mode)
     team_id: str = "T0STANDIN"
     bot_user_id: str = "U0BOT"
     bot_id: str = "B0BOT"
@@ -159,6 +160,10 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self._view_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self._envelopes = itertools.count(1)
+        # What Socket Mode clients sent back (acks: {"envelope_id": ..., "payload": ...}).
+        self.socket_replies: list[dict[str, Any]] = []
         self.port = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -167,6 +172,7 @@ class SlackStandIn:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -174,6 +180,8 @@ class SlackStandIn:
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -255,6 +263,34 @@ class SlackStandIn:
     def responses(self, response_id: str) -> list[ResponsePost]:
         return list(self._responses.get(response_id, []))
 
+    @property
+    def socket_connected(self) -> bool:
+        return any(not ws.closed for ws in self._sockets)
+
+    async def send_envelope(self, envelope_type: str, payload: dict[str, Any]) -> str:
+        """Push a Socket Mode envelope (e.g. "slash_commands") to the connected client."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+            "retry_attempt": 0,
+            "retry_reason": "",
+        }
+        live = [ws for ws in self._sockets if not ws.closed]
+        if not live:
+            raise AssertionError("no Socket Mode client is connected")
+        await live[-1].send_str(json.dumps(envelope))
+        return envelope_id
+
+    def socket_reply(self, envelope_id: str) -> dict[str, Any] | None:
+        """The client's ack for ``envelope_id``, once it has arrived."""
+        for reply in self.socket_replies:
+            if reply.get("envelope_id") == envelope_id:
+                return reply
+        return None
+
     async def wait_for(self, predicate: Callable[[], T], within: float = 5.0) -> T:
         """Poll ``predicate`` until it returns something truthy, and return that."""
         loop = asyncio.get_running_loop()
@@ -281,6 +317,17 @@ class SlackStandIn:
         self._responses.setdefault(response_id, []).append(post)
         status = self.response_url_status.get(response_id, 200)
         return web.Response(status=status, text="ok" if status == 200 else "expired_url")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0"}}
+        await ws.send_str(json.dumps(hello))
+        async for message in ws:
+            if message.type.name == "TEXT":
+                self.socket_replies.append(json.loads(message.data))
+        return ws
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -315,7 +362,8 @@ class SlackStandIn:
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             return 200, _error("not_authed"), {}
-        if auth.removeprefix("Bearer ") != self.token:
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if auth.removeprefix("Bearer ") != expected:
             return 200, _error("invalid_auth"), {}
         ratio = self.rate_limited.get(method, 0.0)
         if self._limit_next.get(method, 0) > 0:
@@ -357,6 +405,9 @@ class SlackStandIn:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _m_apps_connections_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _m_chat_postMessage(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel_id(_required(body, "channel"))

@@ -12,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app import Services
+from bot.server import start_bot
+from bot.settings import load_settings
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningSimulator, settings_env
-from tests.slack_requests import SignedSlack
+from tests.slack_requests import SignedSlack, slash_command_fields
 from tests.slack_standin import SlackStandIn
 
 RUN = "import asyncio, sys; from bot.server import run; from bot.settings import load_settings; "
@@ -73,3 +76,27 @@ async def test_run_serves_then_stops_gracefully_on_sigterm(
     assert "Traceback" not in output
     for secret in (BOT_TOKEN, SIGNING_SECRET, simulator.api_key):
         assert secret not in output
+
+
+async def test_socket_mode_acks_over_the_socket_and_serves_health_on_the_port(
+    slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    env = {**settings_env(slack, simulator, tmp_path), "SLACK_APP_TOKEN": slack.app_token}
+    settings = load_settings(env)
+    bot = await start_bot(settings, services=Services.from_settings(settings))
+    try:
+        await slack.wait_for(lambda: slack.socket_connected)
+        fields = slash_command_fields("help", response_url=slack.response_url("sock"))
+        envelope_id = await slack.send_envelope("slash_commands", fields)
+        ack = await slack.wait_for(lambda: slack.socket_reply(envelope_id))
+        assert ack == {"envelope_id": envelope_id}  # ack() with no body
+        [reply] = await slack.wait_for(lambda: slack.responses("sock"))
+        assert "/exports" in reply.text
+        async with httpx.AsyncClient(base_url=bot.url) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/metrics")).status_code == 200
+            assert (await client.post("/slack/events", content=b"{}")).status_code in (404, 405)
+        assert [c.token for c in slack.calls("apps.connections.open")] == [slack.app_token]
+    finally:
+        await bot.stop()
+    await slack.wait_for(lambda: not slack.socket_connected)
