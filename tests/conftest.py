@@ -5,8 +5,9 @@
         [reply] = await slack.wait_for(lambda: slack.responses("r1"))
 
 - ``clock``: the simulator's ManualClock (starts 2026-06-10 12:00 UTC).
-- ``simulator``: a running seeded simulator (``.sim``, ``.clock``, ``.base_url``, ``.api_key``
-  of the bot's partner key, ``.project_id``, ``.bot_user``).
+- ``simulator``: a running ``Simulator.seeded(seed=7)`` (``.sim``, ``.clock``, ``.base_url``,
+  ``.api_key`` = the bot's own partner key, ``.project_id`` = mtKDhe1U (analytics, the
+  default), ``.bot_user``). PEAKA_PROJECTS lists all seeded projects by alias.
 - ``slack``: the running SlackStandIn (``tests/slack_standin.py``) with a few people in it.
 - ``bot_settings``: Settings pointing at both (SQLite under tmp_path).
 - ``bot_services``: the Services the app under test uses (override to add a store or poller).
@@ -21,7 +22,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slack_bolt.async_app import AsyncApp
@@ -29,6 +29,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import Services, build_app
 from bot.server import EVENTS_PATH, start_http
 from bot.settings import Settings, load_settings
+from bot.simulator import ManualClock, Simulator, SimulatorServer, SimUser
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
@@ -37,22 +38,32 @@ SIGNING_SECRET = "test-signing-secret-0123456789"
 APP_TOKEN = "xapp-1-test-app-token"
 PROJECT_ID = "mtKDhe1U"
 ADMIN_USER = "U0ADMIN"
-# Slack people; the emails match users the tests add to the simulator.
+# Slack people; ana, ben, cy and dee are also the seeded simulator's users (same emails).
 PEOPLE = (
     ("U0ANA", "ana@example.com", False),
-    ("U0BOB", "bob@example.com", False),
+    ("U0BEN", "ben@example.com", False),
+    ("U0CY", "cy@example.com", False),
+    ("U0DEE", "dee@example.com", False),
     (ADMIN_USER, "admin@example.com", True),
 )
 
 
 @dataclass(frozen=True)
 class RunningSimulator:
-    sim: Any  # bot.simulator.Simulator
-    clock: Any  # bot.simulator.ManualClock
+    sim: Simulator
+    clock: ManualClock
     base_url: str
-    api_key: str
-    project_id: str
-    bot_user: Any
+    api_key: str  # the bot's partner key (every project)
+    project_id: str  # the default project (analytics)
+    bot_user: SimUser
+
+    @property
+    def projects_setting(self) -> str:
+        """PEAKA_PROJECTS for the seeded projects, default first: analytics=mtKDhe1U,..."""
+        seeded = dict(self.sim.seed_projects)
+        default = [alias for alias, pid in seeded.items() if pid == self.project_id]
+        order = default + [alias for alias in seeded if alias not in default]
+        return ",".join(f"{alias}={seeded[alias]}" for alias in order)
 
 
 @dataclass(frozen=True)
@@ -69,16 +80,12 @@ class BotServer:
 
 
 @pytest.fixture
-def clock() -> Any:
-    from bot.simulator import ManualClock
-
+def clock() -> ManualClock:
     return ManualClock()
 
 
 @pytest.fixture
-async def simulator(clock: Any) -> AsyncIterator[RunningSimulator]:
-    from bot.simulator import Simulator, SimulatorServer
-
+async def simulator(clock: ManualClock) -> AsyncIterator[RunningSimulator]:
     sim = Simulator.seeded(clock=clock, seed=7)
     bot_user = sim.add_user("exports-bot@example.com")
     sim.add_project(PROJECT_ID)
@@ -105,7 +112,7 @@ def settings_env(
         "SLACK_API_URL": slack.base_url,
         "PEAKA_API_KEY": simulator.api_key,
         "PEAKA_API_URL": simulator.base_url,
-        "PEAKA_PROJECTS": f"main={simulator.project_id}",
+        "PEAKA_PROJECTS": simulator.projects_setting,
         "HOST": "127.0.0.1",
         "PORT": "0",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",

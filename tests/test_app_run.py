@@ -13,6 +13,9 @@ import httpx
 import pytest
 
 from bot.app import Services
+from bot.core.commands import Help
+from bot.handlers import CommandContext
+from bot.listeners.commands.exports import HANDLERS
 from bot.server import start_bot
 from bot.settings import load_settings
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, RunningSimulator, settings_env
@@ -100,3 +103,35 @@ async def test_socket_mode_acks_over_the_socket_and_serves_health_on_the_port(
     finally:
         await bot.stop()
     await slack.wait_for(lambda: not slack.socket_connected)
+
+
+async def test_stop_lets_acked_work_finish_before_closing(
+    slack: SlackStandIn,
+    simulator: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_help(command: Help, ctx: CommandContext) -> None:
+        started.set()
+        await release.wait()
+        await ctx.reply("finished after the ack")
+
+    monkeypatch.setitem(HANDLERS, Help, slow_help)
+    settings = load_settings(settings_env(slack, simulator, tmp_path))
+    bot = await start_bot(settings, services=Services.from_settings(settings))
+    async with SignedSlack(bot.url + "/slack/events", SIGNING_SECRET) as signed:
+        ack = await signed.slash_command("help", response_url=slack.response_url("slow"))
+    assert ack.status_code == 200
+    await asyncio.wait_for(started.wait(), 5)
+
+    stopping = asyncio.create_task(bot.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done()  # still waiting for the handler
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(bot.url + "/healthz")  # but no longer taking requests
+    release.set()
+    await asyncio.wait_for(stopping, 10)
+    assert [r.text for r in slack.responses("slow")] == ["finished after the ack"]

@@ -33,8 +33,8 @@ async def test_both_directions_are_cached_until_the_ttl(slack: SlackStandIn) -> 
     assert len(slack.calls("users.info")) == 1
     assert slack.calls("users.lookupByEmail") == []
 
-    assert await users.user_id_for("bob@example.com") == "U0BOB"
-    assert await users.email_for("U0BOB") == "bob@example.com"  # learnt from the lookup
+    assert await users.user_id_for("ben@example.com") == "U0BEN"
+    assert await users.email_for("U0BEN") == "ben@example.com"  # learnt from the lookup
     assert len(slack.calls("users.lookupByEmail")) == 1
     assert len(slack.calls("users.info")) == 1
 
