@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 
 from bot.simulator._sources import Column, ColumnKind
 
-__all__ = ["ArtifactPart", "ArtifactSpec", "CsvOptions", "content_type", "render_part"]
+__all__ = [
+    "ArtifactPart",
+    "ArtifactSpec",
+    "CsvOptions",
+    "artifact_sizes",
+    "content_type",
+    "render_part",
+]
 
 _BATCH = 2_000  # rows per yielded chunk
 
@@ -95,6 +102,13 @@ def render_part(spec: ArtifactSpec, part: ArtifactPart) -> Iterator[bytes]:
         if packed:
             yield packed
     yield packer.flush()
+
+
+@functools.lru_cache(maxsize=4_096)
+def artifact_sizes(spec: ArtifactSpec) -> tuple[int, ...]:
+    """Byte size of each file. Cached per spec: the same seed replays the same jobs, so a test
+    suite renders each seeded file once per process."""
+    return tuple(sum(len(chunk) for chunk in render_part(spec, part)) for part in spec.parts())
 
 
 def _render_text(spec: ArtifactSpec, part: ArtifactPart) -> Iterator[bytes]:
@@ -179,7 +193,7 @@ def _csv_cell(value: object, opts: CsvOptions) -> str:
     return text
 
 
-_POOL = 1_009  # distinct rows per file (prime, so repeats don't line up with round numbers)
+_POOL = 101  # distinct rows per file (prime, so repeats do not line up with round numbers)
 
 
 def _pool(spec: ArtifactSpec, part: ArtifactPart, base: datetime) -> list[list[object]]:

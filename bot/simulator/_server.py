@@ -20,6 +20,7 @@ from bot.simulator._state import OPERATIONS, SimKey, Simulator
 __all__ = ["SimulatorServer"]
 
 log = logging.getLogger(__name__)
+_FAULT = web.RequestKey("fault", Fault)
 
 _PROJECT = "/api/v1/data/projects/{projectId}"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -127,7 +128,7 @@ class SimulatorServer:
             early = await self._early_fault(request, fault, status)
             if early is not None:
                 return early
-        request["fault"] = fault
+        request[_FAULT] = fault
         try:
             response = await handler(request)
         except SimulatorError as exc:
@@ -258,7 +259,7 @@ class SimulatorServer:
         await response.prepare(request)
         if request.method == "HEAD":
             return response
-        truncate = request.get("fault") is Fault.MALFORMED
+        truncate = request.get(_FAULT) is Fault.MALFORMED
         for chunk in render_part(spec, part):
             if truncate:  # a download cut short: half a chunk, then the connection closes
                 await response.write(chunk[: len(chunk) // 2])

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.peaka._models import ExportFile, ExportJob, Status, format_timestamp
 from bot.simulator._clock import Clock, ManualClock
-from bot.simulator._content import ArtifactSpec, CsvOptions, render_part
+from bot.simulator._content import ArtifactSpec, CsvOptions, artifact_sizes
 from bot.simulator._faults import FaultConfig
 from bot.simulator._presign import Presigner
 from bot.simulator._sources import Column, SimSource, default_sources
@@ -183,9 +183,16 @@ class Simulator:
     def add_project(
         self, project_id: str, name: str | None = None, *, sources: list[SimSource] | None = None
     ) -> SimProject:
-        """Add a project; it gets the default catalog of queries and tables unless given one."""
-        if project_id in self.projects:
-            raise ValueError(f"project {project_id!r} already exists")
+        """Add a project with the default catalog of queries and tables (or ``sources``).
+
+        Adding an id that exists returns that project (adding any ``sources`` given), so
+        tests can ``add_project("mtKDhe1U")`` on a seeded simulator.
+        """
+        project = self.projects.get(project_id)
+        if project is not None:
+            for source in sources or ():
+                project.sources[source.key] = source
+            return project
         project = SimProject(project_id, name or project_id)
         for source in default_sources() if sources is None else sources:
             project.sources[source.key] = source
@@ -318,10 +325,7 @@ class Simulator:
     def sizes(self, job: SimJob) -> tuple[int, ...]:
         """Byte size of each file, rendered once and cached on the job."""
         if job.file_sizes is None:
-            spec = self.artifact(job)
-            job.file_sizes = tuple(
-                sum(len(chunk) for chunk in render_part(spec, part)) for part in spec.parts()
-            )
+            job.file_sizes = artifact_sizes(self.artifact(job))
         return job.file_sizes
 
     def view(

@@ -1,0 +1,59 @@
+"""Helpers for the simulator tests: the OpenAPI schemas and an authenticated httpx client."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+
+REPO = Path(__file__).resolve().parent.parent
+SPEC_PATHS = (
+    REPO.parent / "shared" / "peaka" / "exports-openapi.json",  # CI: shared/ beside the clone
+    REPO.parent.parent / "shared" / "peaka" / "exports-openapi.json",
+)
+ANALYTICS = "mtKDhe1U"
+CHARGES_VIEW = "709922802836177297"
+CATALOG = "367189801096446904"
+TABLE_PATH = f"catalogs/{CATALOG}/schemas/payment/tables/charges"
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    for path in SPEC_PATHS:
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+    raise FileNotFoundError(f"exports-openapi.json not found; looked in {SPEC_PATHS}")
+
+
+def validator(schema: dict[str, Any], *, strict: bool = True) -> jsonschema.Validator:
+    """A validator for ``schema`` whose ``#/components/...`` refs resolve into the spec.
+
+    ``strict`` forbids properties the spec does not list in ExportJobResponse/ExportFile,
+    so the simulator cannot invent fields.
+    """
+    components = copy.deepcopy(openapi()["components"])
+    if strict:
+        for name in ("ExportJobResponse", "ExportFile", "ExportJobCreated"):
+            components["schemas"][name]["additionalProperties"] = False
+    root = {**schema, "components": components}
+    cls = jsonschema.validators.validator_for(root, default=jsonschema.Draft202012Validator)
+    cls.check_schema(root)
+    return cls(root)
+
+
+def operation_schema(path: str, method: str, status: str) -> dict[str, Any]:
+    """The response schema the spec gives for one operation and status code."""
+    content = openapi()["paths"][path][method]["responses"][status]["content"]
+    return dict(next(iter(content.values()))["schema"])
+
+
+def api(base_url: str, key: str | None, **headers: str) -> httpx.AsyncClient:
+    """An httpx client on the simulator's API, authenticated with ``key`` (None: no header)."""
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10.0)
