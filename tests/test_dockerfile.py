@@ -420,7 +420,9 @@ async def test_built_image_starts_and_passes_its_healthcheck(
 
             # The SQLite default is ./data under WORKDIR: the VOLUME.
             volume = final.host(stages[-1].last("VOLUME"))
-            assert (volume / "exports-bot.db").exists(), sorted(os.listdir(volume))
+            assert (volume / "exports-bot.db").exists(), (
+                f"no SQLite file in the volume (found {sorted(os.listdir(volume))}):\n{tail(log)}"
+            )
         finally:
             stopped = await stop(process)
         assert stopped == 0, f"exit code {stopped} after SIGTERM:\n{tail(log)}"
