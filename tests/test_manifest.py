@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import slack_sdk.web.async_client
 import yaml
@@ -168,11 +168,11 @@ def scan(sources: dict[str, str]) -> SlackUsage:
             if not isinstance(func, ast.Attribute):
                 continue
             if name == "api_call":
-                method = _first_str_arg(node, "api_method")
-                if method is None:
+                called = _first_str_arg(node, "api_method")
+                if called is None:
                     usage.unresolved.append(f"{where}: api_call with a non-literal method name")
                 else:
-                    usage.methods[method].append(where)
+                    usage.methods[called].append(where)
             elif _on_app(func):
                 _scan_registration(usage, name, node, where, constants)
     return usage
