@@ -16,7 +16,7 @@ import pytest
 
 from bot.peaka import format_timestamp, parse_timestamp
 from bot.simulator import ManualClock, Simulator, SimulatorServer
-from tests.simulator_support import ANALYTICS, CHARGES_VIEW, TABLE_PATH, api
+from tests.simulator_support import ANALYTICS, CHARGES_VIEW, TABLE_PATH, api, plain
 
 LIST = f"/data/projects/{ANALYTICS}/exports"
 QUERY_EXPORT = f"/data/projects/{ANALYTICS}/queries/{CHARGES_VIEW}/exports"
@@ -60,8 +60,8 @@ async def finished(
 
 
 async def download(url: str) -> bytes:
-    async with httpx.AsyncClient() as plain:  # presigned: no Authorization header
-        response = await plain.get(url)
+    async with plain() as downloader:  # presigned: no Authorization header
+        response = await downloader.get(url)
     assert response.status_code == 200, response.text
     return response.content
 
@@ -151,8 +151,8 @@ async def test_links_expire_on_the_simulator_clock(
     clock.advance(15 * 60 - 0.001)
     await download(url)
     clock.advance(0.001)
-    async with httpx.AsyncClient() as plain:
-        refused = await plain.get(url)
+    async with plain() as downloader:
+        refused = await downloader.get(url)
     assert refused.status_code == 403
     assert "<Code>AccessDenied</Code>" in refused.text and "expired" in refused.text
 
@@ -164,11 +164,11 @@ async def test_tampered_links_are_refused(clock: ManualClock, ana: httpx.AsyncCl
     query = parse_qs(parts.query)
     later = str(int(query["X-Amz-Expires"][0]) + 3_600_000_000)
     base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    async with httpx.AsyncClient() as plain:
-        bad_signature = await plain.get(url[:-4] + "0000")
-        extended = await plain.get(url.replace(query["X-Amz-Expires"][0], later))
-        unsigned = await plain.get(base)
-        other_file = await plain.get(url.replace(".csv?", ".jsonl?"))
+    async with plain() as downloader:
+        bad_signature = await downloader.get(url[:-4] + "0000")
+        extended = await downloader.get(url.replace(query["X-Amz-Expires"][0], later))
+        unsigned = await downloader.get(base)
+        other_file = await downloader.get(url.replace(".csv?", ".jsonl?"))
     for response in (bad_signature, extended, other_file):
         assert response.status_code == 403
         assert "<Code>SignatureDoesNotMatch</Code>" in response.text
@@ -182,8 +182,8 @@ async def test_expired_artifacts_are_gone(
     sim.link_lifetime_seconds = 7200  # a link that outlives the file it points at
     job = await finished(ana, clock, QUERY_EXPORT, {})
     clock.advance(3600)
-    async with httpx.AsyncClient() as plain:
-        gone = await plain.get(job["files"][0]["url"])
+    async with plain() as downloader:
+        gone = await downloader.get(job["files"][0]["url"])
     assert gone.status_code == 404 and "<Code>NoSuchKey</Code>" in gone.text
 
 

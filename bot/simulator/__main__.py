@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,10 +18,10 @@ from bot.simulator._state import Simulator
 def serve_forever(
     host: str = "127.0.0.1", port: int = 8080, speed: float = 1.0, seed: int = 7
 ) -> int:
-    """Serve ``Simulator.seeded`` until Ctrl-C; ``speed`` simulated seconds per real second.
+    """Serve ``Simulator.seeded`` until Ctrl-C or SIGTERM; ``speed`` sim-seconds per real second.
 
     Prints the base URL and the seeded keys and projects so a human can curl it.
-    Returns the process exit code: 0 after Ctrl-C, 2 on a bad argument or busy port.
+    Returns the process exit code: 0 after Ctrl-C/SIGTERM, 2 on a bad argument or busy port.
     """
     if speed <= 0:
         print(f"error: --speed must be positive, got {speed}", file=sys.stderr)
@@ -41,10 +42,12 @@ def serve_forever(
 async def _serve(host: str, port: int, speed: float, seed: int) -> None:
     clock = ScaledClock(speed=speed, start=datetime.now(UTC))
     sim = Simulator.seeded(clock=clock, seed=seed)
+    stop = asyncio.Event()
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with SimulatorServer(sim, host=host, port=port) as server:
         print(describe(sim, server), flush=True)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.Event().wait()
+        await stop.wait()  # until SIGTERM, or Ctrl-C cancels this task
 
 
 def describe(sim: Simulator, server: SimulatorServer) -> str:

@@ -121,6 +121,10 @@ class SimulatorServer:
         self.sim.counters[operation] += 1
         faults = self.sim.faults
         fault = Fault.NONE
+        try:
+            faults.check()
+        except ValueError as exc:  # a test set an impossible knob: say so on every request
+            return _json_error(500, f"Invalid simulator fault configuration: {exc}")
         if faults.affects(operation):
             if faults.latency_seconds > 0:
                 await self._pause(faults.latency_seconds)
