@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from bot import __version__
+from bot.cli_run import add_run_command
 
 
 def _add_simulator(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +35,7 @@ def _run_simulator(args: argparse.Namespace) -> int:
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_simulator,
+    add_run_command,
 ]
 
 
