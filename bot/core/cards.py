@@ -344,7 +344,7 @@ def render_job_list(
     """A page of jobs: a summary line naming the filter and project, one compact card per
     job (dividers between), an "Older" button when ``older_value`` is given and a footer.
     Always fits in 50 blocks (at most MAX_LIST_LIMIT cards are shown)."""
-    phrase = _filter_phrase(query)
+    phrase = escape_truncated(_filter_phrase(query), 300, note="…")
     label = escape_truncated(project_label, 80, note="…")
     if query.mine:
         title = f"Your {phrase + ' ' if phrase else ''}exports in {label}"

@@ -413,7 +413,8 @@ def render_subscriptions(
         return Reply(text="No alert subscriptions here.", blocks=blocks)
     lines = []
     for label, statuses, broken in subscriptions:
-        line = f"• *{escape_truncated(label, 80, note='…')}*: {describe_statuses(statuses)}"
+        words = escape_truncated(describe_statuses(statuses), 300, note="…")
+        line = f"• *{escape_truncated(label, 80, note='…')}*: {words}"
         if broken:
             line += f"\n      :warning: paused: {escape_truncated(broken, 500)}"
         lines.append(line)
