@@ -22,6 +22,7 @@ Messages say what was being done and what Peaka said, and never carry the API ke
 from __future__ import annotations
 
 import json
+import re
 
 __all__ = [
     "AuthError",
@@ -43,6 +44,8 @@ __all__ = [
 
 # Long enough for any real error message, short enough for a Slack reply or a log line.
 MAX_SERVER_MESSAGE = 300
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]*>")
 
 
 class PeakaError(Exception):
@@ -156,6 +159,10 @@ def server_message(body: str, *, secrets: tuple[str, ...] = ()) -> str | None:
             if isinstance(value, str) and value.strip():
                 text = value
                 break
+    elif text.startswith("<"):
+        # A gateway's HTML error page: its title says it all; else drop the tags.
+        title = _HTML_TITLE.search(text)
+        text = title.group(1) if title else _HTML_TAG.sub(" ", text)
     text = " ".join(text.split())
     for secret in secrets:
         if secret:
