@@ -132,12 +132,12 @@ async def serving(server: ScriptedServer, port: int = 0) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def scripted(
-    *replies: Reply, retry: RetryPolicy = FAST, timeout: float = 5.0
+    *replies: Reply, retry: RetryPolicy = FAST, client_timeout: float = 5.0
 ) -> AsyncIterator[tuple[PeakaClient, ScriptedServer]]:
     server = ScriptedServer(*replies)
     async with (
         serving(server) as base_url,
-        PeakaClient(KEY, base_url, retry=retry, timeout=timeout) as client,
+        PeakaClient(KEY, base_url, retry=retry, timeout=client_timeout) as client,
     ):
         yield client, server
 
@@ -172,9 +172,10 @@ async def test_every_request_carries_the_headers() -> None:
 
 async def test_paths_follow_the_spec_and_quote_every_segment() -> None:
     created = Reply(status=202, body={"id": "new", "status": "PENDING"})
-    async with scripted(
-        Reply(body=[]), Reply(body=JOB), Reply(status=204), created, created
-    ) as (client, server):
+    async with scripted(Reply(body=[]), Reply(body=JOB), Reply(status=204), created, created) as (
+        client,
+        server,
+    ):
         await client.list_exports("team/one")
         await client.read_export("a b", "../../x")
         await client.cancel_export("p?x=1", "e#1")
@@ -409,7 +410,7 @@ async def test_post_is_never_retried_on_an_answer(status: int) -> None:
 
 
 async def test_post_is_not_retried_after_a_timeout_or_a_dropped_connection() -> None:
-    async with scripted(Reply(delay=0.5, body={}), timeout=0.1) as (client, server):
+    async with scripted(Reply(delay=0.5, body={}), client_timeout=0.1) as (client, server):
         with pytest.raises(PeakaTimeoutError, match="did not answer in time"):
             await client.export_query(PROJECT, "q")
     assert len(server.seen) == 1
@@ -421,7 +422,7 @@ async def test_post_is_not_retried_after_a_timeout_or_a_dropped_connection() -> 
 
 async def test_get_retries_timeouts_and_dropped_connections() -> None:
     timeouts = requests_counted("readExport", "timeout")
-    async with scripted(Reply(delay=0.5, body=JOB), Reply(body=JOB), timeout=0.1) as (
+    async with scripted(Reply(delay=0.5, body=JOB), Reply(body=JOB), client_timeout=0.1) as (
         client,
         server,
     ):
@@ -453,7 +454,7 @@ async def test_connection_refused_is_a_connection_error() -> None:
     port = free_port()
     policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01)
     async with PeakaClient(KEY, f"http://127.0.0.1:{port}/api/v1", retry=policy) as client:
-        with pytest.raises(PeakaConnectionError, match="could not reach Peaka at 127.0.0.1"):
+        with pytest.raises(PeakaConnectionError, match=r"could not reach Peaka at 127\.0\.0\.1"):
             await client.list_exports(PROJECT)
 
 
@@ -491,7 +492,7 @@ async def test_the_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
         Reply(delay=0.3, body=[]),
         Reply(body=[{"id": KEY}]),
         Reply(drop=True),
-        timeout=0.05,
+        client_timeout=0.05,
     ) as (client, _):
         calls = (
             client.list_exports(PROJECT),
@@ -544,7 +545,7 @@ async def test_bad_call_arguments_fail_before_any_request() -> None:
             client.iter_exports(PROJECT, page_size=500)
         with pytest.raises(ValueError, match="project_id must be a non-empty string"):
             await client.read_export("", "x")
-        with pytest.raises(ValueError, match="export_id cannot be '..'"):
+        with pytest.raises(ValueError, match=r"export_id cannot be '\.\.'"):
             await client.cancel_export(PROJECT, "..")
         with pytest.raises(ValueError, match="ISO-8601"):
             await client.list_exports(PROJECT, created_before="last tuesday")
