@@ -401,6 +401,15 @@ def test_more_jobs_than_fit_are_cut_with_a_note() -> None:
     assert "4 more not shown" in all_text(reply.blocks)
 
 
+def test_list_error_preview_with_braces_in_the_id() -> None:
+    job = replace(FAILED, id="{n}{0}{", error="x" * 5000)
+    reply = render_job_list(
+        [job], query({Status.FAILED}), project_label="a", mentions={}, older_value=None
+    )
+    assert_reply_valid(reply)
+    assert "/exports show {n}{0}{" in all_text(reply.blocks)
+
+
 def test_list_error_preview_points_to_show() -> None:
     job = replace(FAILED, error="x" * 5000)
     reply = render_job_list(

@@ -177,6 +177,31 @@ def test_partial_id_is_reported_with_the_command_usage(verb: str) -> None:
     assert err.usage == f"/exports {USAGE[verb][0]}"
 
 
+@pytest.mark.parametrize("text", ["4c9fcb44", "4c9fcb44-126a", "4c9fcb44…"])
+def test_partial_id_alone_is_reported_as_partial(text: str) -> None:
+    err = error(text)
+    assert "part of an export id" in err.message
+    assert err.usage == f"/exports {USAGE['show'][0]}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "faild",
+        "failed project analytcs",
+        "limit 0",
+        "mute 30",
+        "help subscirbe",
+        "shwo " + ID,
+        "project",
+    ],
+)
+def test_suggestions_are_valid_commands(text: str) -> None:
+    suggestion = error(text).suggestion
+    assert suggestion is not None
+    assert not isinstance(parse(suggestion), CommandError)
+
+
 def test_id_command_errors() -> None:
     assert "is extra" in error(f"show {ID} {ID}").message
     assert "is extra" in error(f"cancel {ID} share").message  # share is only for show

@@ -318,7 +318,8 @@ def _list_card(job: ExportJob, project_id: str, mention: str | None) -> list[dic
     )
     blocks = [section(text, accessory=_accessory(job, project_id))]
     if job.status is Status.FAILED:
-        more = f"… (truncated, {{n}} more characters: `/exports show {job.id[:40]}` shows all)"
+        ref = job.id[:40].replace("{", "{{").replace("}", "}}")  # the note is a format string
+        more = f"… (truncated, {{n}} more characters: `/exports show {ref}` shows all)"
         preview = wrap_code(_error_text(job), _LIST_ERROR_PREVIEW, note=more)
         blocks.append(section(preview))
     else:

@@ -75,6 +75,8 @@ _DURATION_EXAMPLES = "30m, 2h, 1d or 1h30m (at most 30d)"
 # A Slack link or mention stays one token even if its label has spaces.
 _TOKEN = re.compile(r"<[^<>\s][^<>]*>|\S+")
 _NUMBER = re.compile(r"[0-9]{1,9}")
+# Looks like the start of an export id (hex with a digit), e.g. "4c9fcb44".
+_PARTIAL_ID = re.compile(r"(?=[^0-9]*[0-9])[0-9a-fA-F-]{6,}(?:…|\.\.\.)?")
 
 
 def parse_command(
@@ -131,9 +133,12 @@ class _Parser:
         handler = self._handlers().get(verb)
         if handler is not None:
             return handler()
-        if isinstance(parse_job_ref(self.raw[0]), str):
+        ref = parse_job_ref(self.raw[0])
+        if isinstance(ref, str):
             # A bare id (or a pasted link to one) means "show it".
             return self._id_command("show", ["show", *self.raw])
+        if _PARTIAL_ID.fullmatch(self.raw[0]) and lookup_status_word(self.raw[0]) is None:
+            return CommandError(ref.message, None, usage_for("show"))
         return self._list(self.words, "list")
 
     def _handlers(self) -> dict[str, Callable[[], Command | CommandError]]:

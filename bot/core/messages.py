@@ -229,7 +229,7 @@ def render_alert(
     """A channel alert for one job: the outcome, the full card (error in full), a mention."""
     label = escape_truncated(project_label, 80, note="…")
     owner = person(job, owner_mention)
-    lead = f"{status_label(job.status)} Export {_outcome(job.status)} in *{label}* · {owner}"
+    lead = f":bell: Export {_outcome(job.status)} in *{label}* · {owner}"
     card = render_job_card(
         job, project_id=project_id, project_label=project_label, owner_mention=owner_mention
     )
@@ -264,7 +264,8 @@ def render_digest(alerts: Sequence[tuple[ExportJob, str, str | None]]) -> Reply:
 
 
 def _outcome_word(status: Status) -> str:
-    return status.value.lower()
+    word = status.value.lower()
+    return word if len(word) <= 40 else word[:40] + "…"
 
 
 # ---------------------------------------------------------------------------
