@@ -50,7 +50,7 @@ from bot.peaka import (
 KEY = "pk_live_S3CR3T-abcdefghijklmnopqrstuvwxyz"
 PROJECT = "mtKDhe1U"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=2.0, total_timeout=10.0)
-JOB = {
+JOB: dict[str, Any] = {
     "id": "4c9fcb44-126a-45f8-99a0-f1d245083d78",
     "status": "SUCCEEDED",
     "createdAt": "2026-06-10T12:24:08Z",
@@ -285,12 +285,12 @@ async def test_http_errors_map_to_classes(
 
 def test_the_hierarchy() -> None:
     assert issubclass(InvalidKeyError, AuthError) and issubclass(ForbiddenError, AuthError)
-    for cls in (BadRequestError, AuthError, NotFoundError, RateLimitedError, ServerError):
-        assert issubclass(cls, PeakaAPIError)
+    for api in (BadRequestError, AuthError, NotFoundError, RateLimitedError, ServerError):
+        assert issubclass(api, PeakaAPIError)
     assert issubclass(PeakaTimeoutError, PeakaTransportError)
     assert issubclass(PeakaConnectionError, PeakaTransportError)
-    for cls in (PeakaAPIError, PeakaTransportError, MalformedResponseError):
-        assert issubclass(cls, PeakaError)
+    for base in (PeakaAPIError, PeakaTransportError, MalformedResponseError):
+        assert issubclass(base, PeakaError)
 
 
 async def test_long_server_messages_are_truncated() -> None:

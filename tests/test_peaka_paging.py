@@ -11,7 +11,7 @@ import logging
 import random
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.peaka import (
+    ExportJob,
     ExportPage,
     PageCursor,
     PeakaClient,
@@ -55,7 +56,7 @@ def from_ns(ns: int, *, nanos: bool, suffix: str = "Z") -> str:
 class ListServer:
     """GET /api/v1/data/projects/{id}/exports with keyset paging, like Peaka's, plus options."""
 
-    rows: list[tuple[int, dict[str, object]]]  # (createdAt in ns, job JSON)
+    rows: Sequence[tuple[int, Mapping[str, object]]]  # (createdAt in ns, job JSON)
     inclusive: bool = False
     shuffle_ties: bool = True
     seed: int = 0
@@ -138,8 +139,8 @@ def expected_ids(rows: list[tuple[int, dict[str, object]]], statuses: set[str] |
     return {str(r[1]["id"]) for r in rows if statuses is None or r[1]["status"] in statuses}
 
 
-def assert_newest_first(jobs: list[object]) -> None:
-    stamps = [job.created_at for job in jobs]  # type: ignore[attr-defined]
+def assert_newest_first(jobs: Sequence[ExportJob]) -> None:
+    stamps = [job.created_at for job in jobs]
     assert stamps == sorted(stamps, reverse=True)
 
 
