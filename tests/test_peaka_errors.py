@@ -322,6 +322,16 @@ async def test_malformed_lists(reply: Reply, in_message: str) -> None:
     assert requests_counted("listExports", "malformed") == before + 1
 
 
+async def test_a_body_that_cannot_be_decoded_is_malformed() -> None:
+    bad_gzip = Reply(text="this is not gzip", headers={"Content-Encoding": "gzip"})
+    before = requests_counted("readExport", "malformed")
+    async with scripted(bad_gzip) as (client, server):
+        with pytest.raises(MalformedResponseError, match="could not be decoded"):
+            await client.read_export(PROJECT, "x")
+    assert len(server.seen) == 1
+    assert requests_counted("readExport", "malformed") == before + 1
+
+
 async def test_malformed_single_objects() -> None:
     async with scripted(Reply(body=[JOB]), Reply(status=202, body=[])) as (client, _):
         with pytest.raises(MalformedResponseError, match="expected an export job object"):
@@ -345,6 +355,13 @@ async def test_get_retries_5xx_then_succeeds_and_counts_each_attempt() -> None:
     assert len(jobs) == 1 and len(server.seen) == 3
     assert requests_counted("listExports", "server_error") == failed + 2
     assert requests_counted("listExports", "ok") == ok + 1
+
+
+async def test_statuses_that_will_not_get_better_are_not_retried() -> None:
+    async with scripted(Reply(501, text="Not Implemented")) as (client, server):
+        with pytest.raises(ServerError, match="HTTP 501"):
+            await client.list_exports(PROJECT)
+    assert len(server.seen) == 1
 
 
 async def test_get_gives_up_after_max_attempts() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -19,10 +20,6 @@ from bot.peaka._exceptions import (
     PeakaConnectionError,
     PeakaError,
     PeakaTimeoutError,
-    RateLimitedError,
-    ServerError,
-    api_error,
-    server_message,
 )
 from bot.peaka._models import (
     ExportJob,
@@ -50,6 +47,7 @@ from bot.peaka._paths import (
     table_export_path,
 )
 from bot.peaka._responses import (
+    error_for_response,
     outcome_for_status,
     parse_created,
     parse_job,
@@ -66,7 +64,8 @@ _T = TypeVar("_T")
 CLIENT_SOURCE = "peaka-exports-bot"
 # One list_page call reads at most this many server pages, then hands back a cursor.
 MAX_PAGES_PER_CALL = 20
-_MAX_ERROR_BODY = 10_000
+# Worth another try for a GET or DELETE; a 501 or 505 will not get better.
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 Statuses = Iterable[Status | str] | str | None
 
@@ -75,8 +74,9 @@ class PeakaClient:
     """Async client for the Peaka export-jobs API.
 
     Every request carries the bearer key, a ``peaka-exports-bot/<version>`` User-Agent and
-    ``X-Trino-Source: peaka-exports-bot``. GET and DELETE are retried on 429, 5xx, timeouts
-    and connection errors per ``retry``; POST only when the connection was never made.
+    ``X-Trino-Source: peaka-exports-bot``. GET and DELETE are retried on 429, 500, 502, 503,
+    504, timeouts and connection errors per ``retry``; POST only when the connection was
+    never made (so a job is never started twice).
     Use as ``async with PeakaClient(key) as client:`` or call :meth:`aclose`.
     """
 
@@ -91,7 +91,7 @@ class PeakaClient:
     ) -> None:
         if not isinstance(api_key, str) or not api_key or api_key != "".join(api_key.split()):
             raise ValueError("api_key must be a non-empty string without spaces or line breaks")
-        if not timeout > 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self._api_key = api_key
         self._base_url = normalize_base_url(base_url)
@@ -324,80 +324,95 @@ class PeakaClient:
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - loop.time()
-            error: PeakaError
-            retryable = False
-            retry_after: float | None = None
-            try:
-                response = await self._http.request(
-                    method,
-                    url,
-                    params=params,
-                    json=body,
-                    timeout=max(0.001, min(self._timeout, remaining)),
-                )
-            except httpx.TimeoutException as exc:
-                _count(operation, "timeout")
-                error = PeakaTimeoutError(
-                    f"Peaka did not answer in time ({type(exc).__name__}) while {doing}",
-                    operation=operation,
-                )
-                retryable = idempotent
-            except httpx.TransportError as exc:
-                _count(operation, "connection")
-                error = PeakaConnectionError(
-                    f"could not reach Peaka at {httpx.URL(url).host} while {doing}: "
-                    f"{type(exc).__name__}",
-                    operation=operation,
-                )
-                # A ConnectError means nothing was sent, so even a POST is safe to repeat.
-                retryable = idempotent or isinstance(exc, httpx.ConnectError)
-            else:
-                _LOG.debug("%s %s -> HTTP %d", operation, method, response.status_code)
-                if response.is_success:
-                    try:
-                        result = parse(response, operation, doing)
-                    except MalformedResponseError:
-                        _count(operation, "malformed")
-                        raise
-                    _count(operation, "ok")
-                    return result
-                error = self._api_error(response, operation, doing)
-                if isinstance(error, RateLimitedError | ServerError):
-                    retryable = idempotent
-                    # 503s may carry Retry-After too.
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            outcome = await self._attempt(
+                operation, method, url, doing, parse, params, body, deadline - loop.time()
+            )
+            if not isinstance(outcome, _Failure):
+                return outcome
+            retryable = outcome.retryable_for_post or (idempotent and outcome.retryable)
             if not retryable or attempt >= self._retry.max_attempts:
-                raise error
-            wait = self._retry.wait_before_retry(attempt, retry_after, self._rng)
+                raise outcome.error
+            wait = self._retry.wait_before_retry(attempt, outcome.retry_after, self._rng)
             if wait is None or loop.time() + wait >= deadline:
-                raise error
+                raise outcome.error
             _LOG.warning(
                 "%s attempt %d of %d failed (%s); retrying in %.2f s",
                 operation,
                 attempt,
                 self._retry.max_attempts,
-                error,
+                outcome.error,
                 wait,
             )
             await asyncio.sleep(wait)
 
-    def _api_error(self, response: httpx.Response, operation: str, doing: str) -> PeakaError:
-        code = response.status_code
-        said = server_message(response.text[:_MAX_ERROR_BODY], secrets=(self._api_key,))
-        _count(operation, outcome_for_status(code))
-        if 300 <= code < 400:
-            return MalformedResponseError(
-                f"Peaka answered with a redirect (HTTP {code}) while {doing}; check the base URL",
-                operation=operation,
-                status_code=code,
+    async def _attempt(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        doing: str,
+        parse: Callable[[httpx.Response, str, str], _T],
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        remaining: float,
+    ) -> _T | _Failure:
+        """One HTTP exchange, counted once in the metrics. Raises what is never retried."""
+        try:
+            response = await self._http.request(
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=max(0.001, min(self._timeout, remaining)),
             )
-        retry_after = (
-            parse_retry_after(response.headers.get("Retry-After")) if code == 429 else None
-        )
-        return api_error(
-            code, operation=operation, doing=doing, server_said=said, retry_after=retry_after
-        )
+        except httpx.TimeoutException as exc:
+            _count(operation, "timeout")
+            message = f"Peaka did not answer in time ({type(exc).__name__}) while {doing}"
+            return _Failure(PeakaTimeoutError(message, operation=operation), retryable=True)
+        except httpx.DecodingError:
+            _count(operation, "malformed")
+            raise MalformedResponseError(
+                f"Peaka sent a body that could not be decoded while {doing}", operation=operation
+            ) from None
+        except httpx.RequestError as exc:
+            _count(operation, "connection")
+            message = (
+                f"could not reach Peaka at {httpx.URL(url).host} while {doing}: "
+                f"{type(exc).__name__}"
+            )
+            return _Failure(
+                PeakaConnectionError(message, operation=operation),
+                retryable=True,
+                # A ConnectError means nothing was sent, so even a POST is safe to repeat.
+                retryable_for_post=isinstance(exc, httpx.ConnectError),
+            )
+        _LOG.debug("%s %s -> HTTP %d", operation, method, response.status_code)
+        if not response.is_success:
+            _count(operation, outcome_for_status(response.status_code))
+            return _Failure(
+                error_for_response(
+                    response, operation=operation, doing=doing, secrets=(self._api_key,)
+                ),
+                retryable=response.status_code in RETRYABLE_STATUSES,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        try:
+            result = parse(response, operation, doing)
+        except MalformedResponseError:
+            _count(operation, "malformed")
+            raise
+        _count(operation, "ok")
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """A failed attempt: the error to raise, and whether another attempt may help."""
+
+    error: PeakaError
+    retryable: bool = False  # for GET and DELETE
+    retryable_for_post: bool = False  # only when the request certainly never left
+    retry_after: float | None = None
 
 
 def _count(operation: str, outcome: str) -> None:

@@ -6,10 +6,38 @@ from typing import Any
 
 import httpx
 
-from bot.peaka._exceptions import MalformedResponseError
+from bot.peaka._exceptions import MalformedResponseError, PeakaError, api_error, server_message
 from bot.peaka._models import ExportJob, ExportJobCreated
+from bot.peaka._retry import parse_retry_after
 
-__all__ = ["outcome_for_status", "parse_created", "parse_job", "parse_job_list", "parse_nothing"]
+__all__ = [
+    "error_for_response",
+    "outcome_for_status",
+    "parse_created",
+    "parse_job",
+    "parse_job_list",
+    "parse_nothing",
+]
+
+_MAX_ERROR_BODY = 10_000  # enough to find the message in; never log or show more
+
+
+def error_for_response(
+    response: httpx.Response, *, operation: str, doing: str, secrets: tuple[str, ...]
+) -> PeakaError:
+    """The typed error for a non-2xx answer; ``secrets`` are redacted from the server's text."""
+    code = response.status_code
+    if 300 <= code < 400:
+        return MalformedResponseError(
+            f"Peaka answered with a redirect (HTTP {code}) while {doing}; check the base URL",
+            operation=operation,
+            status_code=code,
+        )
+    said = server_message(response.text[:_MAX_ERROR_BODY], secrets=secrets)
+    retry_after = parse_retry_after(response.headers.get("Retry-After")) if code == 429 else None
+    return api_error(
+        code, operation=operation, doing=doing, server_said=said, retry_after=retry_after
+    )
 
 
 def outcome_for_status(code: int) -> str:
