@@ -1,0 +1,200 @@
+"""Alert decisions: what the poller knew, what it sees now, who is subscribed -> alerts (pure).
+
+A *transition* is a job the poller knew as not finished that now is, or a job that appeared
+and finished between two cycles. Terminal = SUCCEEDED, FAILED, CANCELLED, EXPIRED.
+
+- SUCCEEDED -> EXPIRED alerts channels subscribed to EXPIRED; SUCCEEDED jobs are tracked for
+  that only while the project has an EXPIRED subscription.
+- A job known as running and now seen EXPIRED succeeded and expired in between: it yields
+  both SUCCEEDED and EXPIRED.
+- A status this code does not know (one the API adds later) never alerts and is tracked as
+  not finished, so the job still alerts once it ends.
+- On the first poll of a project (no watermark) nothing alerts: the states seen become the
+  baseline, and jobs not finished then are tracked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.fetch_plan import Watermark
+from bot.peaka._models import ExportJob, Status
+
+__all__ = [
+    "ALERTABLE",
+    "AlertDecision",
+    "AlertIntent",
+    "ChannelSubscription",
+    "TrackedJob",
+    "decide_alerts",
+    "outcomes_between",
+]
+
+# The statuses a subscription can alert on.
+ALERTABLE: frozenset[Status] = frozenset(
+    {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedJob:
+    """A job the poller follows: its last status and when it was created."""
+
+    job_id: str
+    status: Status
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSubscription:
+    """A channel that wants alerts for some terminal statuses of one project's jobs."""
+
+    channel: str
+    statuses: frozenset[Status]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertIntent:
+    """One alert to deliver: ``job`` reached ``status``, and ``channel`` wants to know."""
+
+    project_id: str
+    job: ExportJob
+    status: Status
+    channel: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(job id, status, channel): an alert with this key is sent at most once."""
+        return (self.job.id, self.status.value, self.channel)
+
+
+@dataclass(slots=True)
+class AlertDecision:
+    """The outcome of one project's cycle.
+
+    ``alerts`` go out; ``suppressed`` are for muted channels (logged, never sent).
+    ``tracked`` is the full set of jobs to follow from now on; ``changed`` the ones whose
+    record is new or different, ``dropped`` the ids no longer followed. ``watermark`` is the
+    new one (pass the observed pages' jobs to :func:`decide_alerts`'s ``listed``).
+    """
+
+    alerts: list[AlertIntent] = field(default_factory=list)
+    suppressed: list[AlertIntent] = field(default_factory=list)
+    tracked: dict[str, TrackedJob] = field(default_factory=dict)
+    changed: list[TrackedJob] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    watermark: Watermark = field(default_factory=Watermark)
+
+
+def _finished(status: Status) -> bool:
+    return status.is_known and status.is_terminal
+
+
+def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]:
+    """The terminal outcomes a job reached between two observations, oldest first.
+
+    ``previous`` None means the job was not there before (a new job). A status unknown to this
+    code is treated as "not finished" on either side.
+    """
+    if not now.is_known or not now.is_terminal:
+        return ()
+    if previous is None or not _finished(previous):
+        if now is Status.EXPIRED:
+            return (Status.SUCCEEDED, Status.EXPIRED)
+        return (now,)
+    if previous is Status.SUCCEEDED and now is Status.EXPIRED:
+        return (Status.EXPIRED,)
+    return ()
+
+
+def decide_alerts(
+    project_id: str,
+    *,
+    known: Mapping[str, TrackedJob],
+    observed: Sequence[ExportJob],
+    subscriptions: Iterable[ChannelSubscription],
+    watermark: Watermark | None,
+    muted: Iterable[str] = (),
+    listed: Iterable[ExportJob] | None = None,
+) -> AlertDecision:
+    """Decide the alerts for one project's cycle, and what to track next.
+
+    ``known``: the tracked jobs from before (job id -> TrackedJob). ``observed``: every job
+    seen this cycle (listed or read; a later entry for the same id wins). ``watermark``: the
+    previous cycle's, or None on the very first poll (baseline: nothing alerts).
+    ``muted``: channels whose alerts are suppressed. ``listed``: the jobs from List pages (for
+    the new watermark; defaults to ``observed``).
+    """
+    subs = list(subscriptions)
+    muted_set = frozenset(muted)
+    watches_expiry = any(Status.EXPIRED in s.statuses for s in subs)
+    latest: dict[str, ExportJob] = {}
+    for job in observed:
+        latest[job.id] = job
+
+    decision = AlertDecision(tracked=dict(known))
+    sent: set[tuple[str, str, str]] = set()
+    for job in latest.values():
+        before = known.get(job.id)
+        outcomes: tuple[Status, ...] = ()
+        if before is not None:
+            outcomes = outcomes_between(before.status, job.status)
+        elif watermark is not None and watermark.is_new(job.id, job.created_at):
+            outcomes = outcomes_between(None, job.status)
+        for outcome in outcomes:
+            for sub in subs:
+                if outcome not in sub.statuses:
+                    continue
+                intent = AlertIntent(project_id, job, outcome, sub.channel)
+                if intent.key in sent:
+                    continue
+                sent.add(intent.key)
+                target = decision.suppressed if sub.channel in muted_set else decision.alerts
+                target.append(intent)
+        _track(decision, before, job, watches_expiry, reached_success=Status.SUCCEEDED in outcomes)
+
+    if not watches_expiry:
+        # No one wants EXPIRED any more: stop following jobs that can only expire.
+        for job_id, tracked in list(decision.tracked.items()):
+            if tracked.status is Status.SUCCEEDED:
+                _drop(decision, job_id)
+    previous = watermark or Watermark()
+    pages = latest.values() if listed is None else listed
+    decision.watermark = previous.advanced((j.id, j.created_at) for j in pages)
+    return decision
+
+
+def _track(
+    decision: AlertDecision,
+    before: TrackedJob | None,
+    job: ExportJob,
+    watches_expiry: bool,
+    *,
+    reached_success: bool,
+) -> None:
+    """Follow ``job`` from now on, or stop following it."""
+    status = job.status
+    if before is not None and (not status.is_known or _finished(before.status)):
+        # An unknown status says nothing we can use, and a finished job does not come
+        # back: keep the last status known (so an alert can never repeat).
+        status = before.status if not _finished(status) else status
+    elif status is Status.SUCCEEDED and not reached_success and before is None:
+        # Not a fresh success: follow it for expiry only if the poller was following it
+        # already (a success it alerted on), never an old one it just came across.
+        return
+    keep = not _finished(status) or (status is Status.SUCCEEDED and watches_expiry)
+    if not keep:
+        if before is not None:
+            _drop(decision, job.id)
+        return
+    record = TrackedJob(job.id, status, job.created_at)
+    if before != record:
+        decision.tracked[job.id] = record
+        decision.changed.append(record)
+
+
+def _drop(decision: AlertDecision, job_id: str) -> None:
+    if decision.tracked.pop(job_id, None) is not None:
+        decision.dropped.append(job_id)
