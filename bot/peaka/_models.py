@@ -148,7 +148,8 @@ class ExportJob:
     id: str
     status: Status
     created_at: datetime
-    # The server's own createdAt text: the keyset cursor must echo it, not a re-formatting.
+    # The server's own createdAt text, exactly as sent (nanoseconds included), for display and
+    # for callers that pass it back as `createdBefore`.
     created_at_raw: str
     format: str | None = None
     compression: str | None = None
