@@ -1,11 +1,24 @@
-"""Block Kit interactions (``block_actions``): buttons and menus on the bot's cards."""
+"""Block Kit interactions (``block_actions``): the buttons on the bot's cards and lists.
+
+- ``list_older`` (``paging``): the next page of a job list, replacing the message.
+- ``job_cancel`` (``cancel``): cancel after Slack's confirm dialog, then update the card.
+- ``job_link`` (``download_link``): download links (a placeholder until links land).
+
+Each listener acks at once, then works and answers through the payload's response_url.
+"""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.core.cards import ACTION_CANCEL, ACTION_LINK, ACTION_OLDER
+from bot.listeners.actions import cancel, download_link, paging
+
 __all__ = ["register"]
 
 
 def register(app: AsyncApp) -> None:
-    """Attach the action listeners (none yet; the card buttons land here)."""
+    """Attach the action listeners."""
+    app.action(ACTION_OLDER)(paging.on_older)
+    app.action(ACTION_CANCEL)(cancel.on_cancel)
+    app.action(ACTION_LINK)(download_link.on_link)

@@ -13,8 +13,22 @@ import logging
 
 from bot import metrics
 from bot.core.blocks import escape_mrkdwn
-from bot.core.commands import Command, CommandError, Help, parse_command
-from bot.handlers import CommandContext, Handler
+from bot.core.cards import MAX_LIST_LIMIT as _CARDS_PER_MESSAGE
+from bot.core.commands import (
+    CancelJob,
+    Command,
+    CommandError,
+    Help,
+    ListJobs,
+    ListSubscriptions,
+    Mute,
+    ShowJob,
+    Subscribe,
+    Unmute,
+    Unsubscribe,
+    parse_command,
+)
+from bot.handlers import CommandContext, Handler, cancel_job, list_jobs, show_job, subscriptions
 from bot.handlers import help as help_handler
 from bot.handlers import invalid as invalid_handler
 
@@ -22,12 +36,20 @@ __all__ = ["HANDLERS", "MAX_LIST_LIMIT", "dispatch", "parse", "run_command"]
 
 log = logging.getLogger(__name__)
 
-# The most jobs one `/exports ... limit N` may list (one card each, within Slack's 50 blocks).
-MAX_LIST_LIMIT = 20
+# The most jobs one `/exports ... limit N` may list: as many cards as fit in Slack's 50 blocks.
+MAX_LIST_LIMIT = _CARDS_PER_MESSAGE
 
 HANDLERS: dict[type, Handler] = {
     Help: help_handler.handle,
     CommandError: invalid_handler.handle,
+    ListJobs: list_jobs.handle,
+    ShowJob: show_job.handle,
+    CancelJob: cancel_job.handle,
+    Subscribe: subscriptions.subscribe,
+    Unsubscribe: subscriptions.unsubscribe,
+    ListSubscriptions: subscriptions.list_subscriptions,
+    Mute: subscriptions.mute,
+    Unmute: subscriptions.unmute,
 }
 
 

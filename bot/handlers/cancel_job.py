@@ -1,0 +1,66 @@
+"""``/exports cancel ID [project X]`` and the card's Cancel button.
+
+Reads the job first (a finished one is not cancelled, and the reply says so), calls Cancel
+Export, then reads it again so the card shows what Peaka reports now.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.core.blocks import Reply
+from bot.core.command_types import CancelJob
+from bot.core.job_replies import CancelOutcome, render_cancel_outcome, render_job_not_found
+from bot.handlers._context import CommandContext
+from bot.handlers.peaka_errors import failure_reply
+from bot.handlers.replies import send
+from bot.handlers.show_job import owner_mention
+from bot.peaka import ExportJob, NotFoundError, PeakaError, Status
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+__all__ = ["cancel_reply", "handle"]
+
+
+async def handle(command: CancelJob, ctx: CommandContext) -> None:
+    """Cancel the job and reply with its fresh card."""
+    reply = await cancel_reply(ctx.services, command.project_id, command.job_id, ctx.user_id)
+    await send(ctx, reply)
+
+
+async def cancel_reply(services: Services, project_id: str, job_id: str, user_id: str) -> Reply:
+    """Cancel ``job_id`` if it is still pending or running; the card after, led by the outcome."""
+    client = services.peaka_for()
+    label = services.projects.label(project_id)
+    outcome: CancelOutcome
+    try:
+        job = await client.read_export(project_id, job_id)
+        if _cancellable(job):
+            await client.cancel_export(project_id, job_id)
+            job = await client.read_export(project_id, job_id)
+            if job.status is Status.CANCELLED:
+                outcome = "cancelled"
+            elif job.status.is_terminal:
+                outcome = "finished_first"
+            else:
+                outcome = "still_active"
+        else:
+            outcome = "already_finished"
+    except NotFoundError:
+        return render_job_not_found(job_id, label)
+    except PeakaError as exc:
+        return failure_reply(exc, "cancel")
+    return render_cancel_outcome(
+        job,
+        outcome,
+        project_id=project_id,
+        project_label=label,
+        owner_mention=await owner_mention(services, job),
+        by_user=user_id if outcome == "cancelled" else None,
+    )
+
+
+def _cancellable(job: ExportJob) -> bool:
+    # A status Peaka adds later is tried too: Cancel Export is a no-op on finished jobs.
+    return job.status.is_active or not job.status.is_known

@@ -1,0 +1,49 @@
+"""The Cancel button on a pending or running job (Slack shows its confirm dialog first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+
+from bot import metrics
+from bot.core.button_values import decode_job_value
+from bot.core.job_replies import render_stale_button
+from bot.handlers.cancel_job import cancel_reply
+from bot.handlers.replies import respond_with
+from bot.listeners.actions._payload import action_value, clicking_user
+from bot.listeners.actions.guard import answer_safely
+
+__all__ = ["on_cancel"]
+
+
+async def on_cancel(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any] | None,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Ack, cancel the job, then replace the message with the job's fresh card."""
+    await ack()
+    services = context["services"]
+
+    async def work() -> None:
+        try:
+            ref = decode_job_value(action_value(body, action))
+        except ValueError as exc:
+            metrics.COMMANDS.labels("CancelButton", "rejected").inc()
+            await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
+            return
+        if services.projects.resolve(ref.project_id) is None:
+            reason = "its project is no longer configured"
+            await respond_with(respond, render_stale_button(reason), replace_original=False)
+            return
+        reply = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(body))
+        await respond_with(respond, reply, replace_original=True)
+        metrics.COMMANDS.labels("CancelButton", "ok").inc()
+
+    async with services.in_flight.track():
+        await answer_safely("CancelButton", respond, work)

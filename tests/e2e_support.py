@@ -1,0 +1,192 @@
+"""Helpers for the end-to-end tests (tests/test_e2e_*.py): run a command, click a button,
+read what came back, and check every reply against Slack's limits.
+
+    reply = await run(signed, slack, "failed limit 5")          # -> Exchange
+    ids = job_ids(reply.post)
+    older = button(reply.post, ACTION_OLDER)
+    page2 = await click(signed, slack, older)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bot.core.blocks import check_message
+from bot.simulator import SimJob, Simulator
+from tests.slack_requests import SignedSlack
+from tests.slack_standin import ResponsePost, SlackStandIn
+
+__all__ = [
+    "ACK_LIMIT",
+    "Exchange",
+    "all_text",
+    "assert_no_special_tokens",
+    "assert_well_formed",
+    "button",
+    "buttons",
+    "click",
+    "expected_ids",
+    "job_ids",
+    "run",
+]
+
+# "Well under" Slack's 3 s: the ack must not wait for Peaka or Slack's Web API.
+ACK_LIMIT = 1.0
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_SPECIAL = re.compile(r"<!(?!date\^)")
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its reply: the HTTP ack, how long it took and the response_url post."""
+
+    ack: httpx.Response
+    ack_seconds: float
+    post: ResponsePost
+    posted_before_ack: bool
+
+
+def _next_id(prefix: str) -> str:
+    return f"{prefix}{next(_ids)}"
+
+
+async def _exchange(slack: SlackStandIn, response_id: str, send: Any, *, within: float) -> Exchange:
+    started = time.monotonic()
+    ack = await send
+    ack_seconds = time.monotonic() - started
+    posted_before_ack = bool(slack.responses(response_id))
+    assert ack.status_code == 200, (ack.status_code, ack.text)
+    assert ack_seconds < ACK_LIMIT, f"ack took {ack_seconds:.2f} s"
+    posts = await slack.wait_for(lambda: slack.responses(response_id), within=within)
+    await asyncio.sleep(0)  # a second post would be a bug; give it a moment to show
+    assert len(posts) == 1, [p.body for p in posts]
+    assert_well_formed(posts[0])
+    return Exchange(ack, ack_seconds, posts[0], posted_before_ack)
+
+
+async def run(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    text: str,
+    *,
+    user_id: str | None = None,
+    channel_id: str | None = None,
+    within: float = 10.0,
+) -> Exchange:
+    """Send ``/exports text`` signed over HTTP; return the ack and the one reply it got."""
+    response_id = _next_id("cmd")
+    send = signed.slash_command(
+        text,
+        user_id=user_id,
+        channel_id=channel_id,
+        response_url=slack.response_url(response_id),
+    )
+    return await _exchange(slack, response_id, send, within=within)
+
+
+async def click(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    element: dict[str, Any],
+    *,
+    user_id: str | None = None,
+    within: float = 10.0,
+) -> Exchange:
+    """Click a button element from a reply (a signed ``block_actions``); return its reply."""
+    response_id = _next_id("act")
+    action = {
+        "action_id": element["action_id"],
+        "value": element.get("value", ""),
+        "text": element.get("text", {"type": "plain_text", "text": "?"}),
+        "action_ts": f"{time.time():.6f}",
+    }
+    send = signed.block_actions(
+        [action], user_id=user_id, response_url=slack.response_url(response_id)
+    )
+    return await _exchange(slack, response_id, send, within=within)
+
+
+def assert_well_formed(post: ResponsePost) -> None:
+    """The reply has text, valid blocks within Slack's limits, and pings nobody."""
+    assert post.text.strip(), post.body
+    problems = check_message(post.blocks or [], post.text)
+    assert not problems, problems
+    assert post.response_type in ("ephemeral", "in_channel"), post.body
+    assert "something went wrong on my side" not in post.text, post.body
+
+
+def assert_no_special_tokens(texts: list[str]) -> None:
+    """No recorded body contains ``<!channel>``-like tokens (dates are fine)."""
+    for text in texts:
+        assert not _SPECIAL.search(text), text[:500]
+
+
+def all_text(post: ResponsePost) -> str:
+    """Every rendered string of a reply, joined (fallback text and all block texts)."""
+    out = [post.text]
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key == "text" and isinstance(value, str):
+                    out.append(value)
+                else:
+                    walk(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                walk(value)
+
+    walk(post.blocks or [])
+    return "\n".join(out)
+
+
+def job_ids(post: ResponsePost) -> list[str]:
+    """The export ids a reply shows, in order, each once (from section texts only)."""
+    seen: list[str] = []
+    for block in post.blocks or []:
+        text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+        for found in _UUID.findall(text):
+            if found not in seen:
+                seen.append(found)
+    return seen
+
+
+def buttons(post: ResponsePost) -> list[dict[str, Any]]:
+    """Every button element in a reply (section accessories and actions blocks)."""
+    found: list[dict[str, Any]] = []
+    for block in post.blocks or []:
+        accessory = block.get("accessory")
+        if isinstance(accessory, dict) and accessory.get("type") == "button":
+            found.append(accessory)
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("type") == "button":
+                found.append(element)
+    return found
+
+
+def button(post: ResponsePost, action_id: str) -> dict[str, Any] | None:
+    """The first button with ``action_id``, or None."""
+    return next((b for b in buttons(post) if b["action_id"] == action_id), None)
+
+
+def expected_ids(
+    sim: Simulator, project_id: str, statuses: frozenset[str], *, email: str | None = None
+) -> list[str]:
+    """Ids of the project's jobs with these statuses right now, newest first (the API order)."""
+    jobs: list[SimJob] = [
+        job
+        for job in sim.jobs.values()
+        if job.project_id == project_id
+        and sim.status(job).value in statuses
+        and (email is None or job.user.email == email)
+    ]
+    jobs.sort(key=lambda job: (job.created_at, job.id), reverse=True)
+    return [job.id for job in jobs]
