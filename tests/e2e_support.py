@@ -13,12 +13,17 @@ import asyncio
 import itertools
 import re
 import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from bot.app import Services, build_app
 from bot.core.blocks import check_message
+from bot.server import start_http
+from bot.settings import load_settings
 from bot.simulator import SimJob, Simulator
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import ResponsePost, SlackStandIn
@@ -29,6 +34,7 @@ __all__ = [
     "all_text",
     "assert_no_special_tokens",
     "assert_well_formed",
+    "bot_with",
     "button",
     "buttons",
     "click",
@@ -112,6 +118,24 @@ async def click(
         [action], user_id=user_id, response_url=slack.response_url(response_id)
     )
     return await _exchange(slack, response_id, send, within=within)
+
+
+@asynccontextmanager
+async def bot_with(
+    env: Mapping[str, str], signing_secret: str, *, services_type: type[Services] = Services
+) -> AsyncIterator[SignedSlack]:
+    """Another bot process on loopback, configured by ``env``; yields a signed client for it."""
+    settings = load_settings(env)
+    services = services_type.from_settings(settings)
+    running = await start_http(build_app(settings, services=services), services)
+    try:
+        async with SignedSlack(running.url + "/slack/events", signing_secret) as client:
+            yield client
+    finally:
+        await running.stop()
+        async with asyncio.timeout(10):
+            await services.in_flight.wait_idle()
+        await services.aclose()
 
 
 def assert_well_formed(post: ResponsePost) -> None:

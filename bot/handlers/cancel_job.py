@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.core.blocks import Reply
 from bot.core.command_types import CancelJob
 from bot.core.job_replies import CancelOutcome, render_cancel_outcome, render_job_not_found
 from bot.handlers._context import CommandContext
 from bot.handlers.peaka_errors import failure_reply
-from bot.handlers.replies import send
+from bot.handlers.replies import Outcome, send
 from bot.handlers.show_job import owner_mention
 from bot.peaka import ExportJob, NotFoundError, PeakaError, Status
 
@@ -25,40 +24,41 @@ __all__ = ["cancel_reply", "handle"]
 
 async def handle(command: CancelJob, ctx: CommandContext) -> None:
     """Cancel the job and reply with its fresh card."""
-    reply = await cancel_reply(ctx.services, command.project_id, command.job_id, ctx.user_id)
-    await send(ctx, reply)
+    outcome = await cancel_reply(ctx.services, command.project_id, command.job_id, ctx.user_id)
+    await send(ctx, outcome.reply)
 
 
-async def cancel_reply(services: Services, project_id: str, job_id: str, user_id: str) -> Reply:
+async def cancel_reply(services: Services, project_id: str, job_id: str, user_id: str) -> Outcome:
     """Cancel ``job_id`` if it is still pending or running; the card after, led by the outcome."""
     client = services.peaka_for()
     label = services.projects.label(project_id)
-    outcome: CancelOutcome
+    happened: CancelOutcome
     try:
         job = await client.read_export(project_id, job_id)
         if _cancellable(job):
             await client.cancel_export(project_id, job_id)
             job = await client.read_export(project_id, job_id)
             if job.status is Status.CANCELLED:
-                outcome = "cancelled"
+                happened = "cancelled"
             elif job.status.is_terminal:
-                outcome = "finished_first"
+                happened = "finished_first"
             else:
-                outcome = "still_active"
+                happened = "still_active"
         else:
-            outcome = "already_finished"
+            happened = "already_finished"
     except NotFoundError:
-        return render_job_not_found(job_id, label)
+        return Outcome(render_job_not_found(job_id, label), ok=False)
     except PeakaError as exc:
-        return failure_reply(exc, "cancel")
-    return render_cancel_outcome(
+        return Outcome(failure_reply(exc, "cancel"), ok=False)
+    reply = render_cancel_outcome(
         job,
-        outcome,
+        happened,
         project_id=project_id,
         project_label=label,
         owner_mention=await owner_mention(services, job),
-        by_user=user_id if outcome == "cancelled" else None,
+        by_user=user_id if happened == "cancelled" else None,
     )
+    return Outcome(reply, ok=True)
 
 
 def _cancellable(job: ExportJob) -> bool:

@@ -11,7 +11,6 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.blocks import Reply
 from bot.core.button_values import OlderPage, encode_older_value
 from bot.core.cards import MAX_LIST_LIMIT, render_job_list
 from bot.core.command_types import ListJobs
@@ -20,7 +19,7 @@ from bot.core.statuses import ALL_STATUSES
 from bot.handlers._context import CommandContext
 from bot.handlers.peaka_errors import failure_reply
 from bot.handlers.people import caller_email, mentions_for
-from bot.handlers.replies import send
+from bot.handlers.replies import Outcome, send
 from bot.peaka import (
     ExportJob,
     PageCursor,
@@ -47,12 +46,13 @@ _MICROSECOND = timedelta(microseconds=1)
 async def handle(command: ListJobs, ctx: CommandContext) -> None:
     """Reply with the first page of the list."""
     mine_user = ctx.user_id if command.mine else None
-    await send(ctx, await list_reply(ctx.services, command, cursor=None, mine_user=mine_user))
+    outcome = await list_reply(ctx.services, command, cursor=None, mine_user=mine_user)
+    await send(ctx, outcome.reply)
 
 
 async def list_reply(
     services: Services, query: ListJobs, *, cursor: PageCursor | None, mine_user: str | None
-) -> Reply:
+) -> Outcome:
     """One page of ``query`` (the newest, or the one after ``cursor``) as a reply."""
     query = _bounded(query)
     label = services.projects.label(query.project_id)
@@ -61,7 +61,7 @@ async def list_reply(
     if query.mine:
         email = await caller_email(services, mine_user or "")
         if email is None:
-            return render_mine_unavailable()
+            return Outcome(render_mine_unavailable(), ok=False)
     client = services.peaka_for()
     try:
         if email is not None:
@@ -75,16 +75,17 @@ async def list_reply(
             )
             jobs, next_cursor = page.jobs, page.next_cursor
     except PeakaError as exc:
-        return failure_reply(exc, "list")
+        return Outcome(failure_reply(exc, "list"), ok=False)
     if not jobs and position is not None:
-        return render_no_older(query, label)
+        return Outcome(render_no_older(query, label), ok=True)
     older: str | None = None
     if next_cursor is not None:
         older = encode_older_value(OlderPage(query, next_cursor.encode(), mine_user))
         if older is None:
             log.warning("the Older button's value would not fit; leaving the button out")
     mentions = await mentions_for(services, jobs)
-    return render_job_list(jobs, query, project_label=label, mentions=mentions, older_value=older)
+    reply = render_job_list(jobs, query, project_label=label, mentions=mentions, older_value=older)
+    return Outcome(reply, ok=True)
 
 
 def _bounded(query: ListJobs) -> ListJobs:

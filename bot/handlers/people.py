@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["caller", "caller_email", "mentions_for"]
 
 log = logging.getLogger(__name__)
+
+_EMAIL = re.compile(r"[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+")
 
 
 async def caller(services: Services, user_id: str) -> SlackUser | None:
@@ -60,4 +63,5 @@ async def mentions_for(services: Services, jobs: Iterable[ExportJob]) -> dict[st
 
 
 def _is_email(name: str) -> bool:
-    return "@" in name and len(name) <= 254
+    # Only plausible addresses are looked up: no spaces or angle brackets, at most 254 chars.
+    return len(name) <= 254 and _EMAIL.fullmatch(name) is not None

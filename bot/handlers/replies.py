@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from bot.core.blocks import Reply
 from bot.handlers._context import CommandContext
 
-__all__ = ["respond_with", "send"]
+__all__ = ["Outcome", "respond_with", "send"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A reply, and whether it is the answer asked for (``ok``) or a failure message.
+
+    A button's answer replaces the message clicked only when ``ok``: an outage or a missing
+    job is told in a new ephemeral message, so the list or card stays usable.
+    """
+
+    reply: Reply
+    ok: bool
 
 
 async def send(ctx: CommandContext, reply: Reply) -> None:

@@ -41,8 +41,8 @@ async def on_cancel(
             reason = "its project is no longer configured"
             await respond_with(respond, render_stale_button(reason), replace_original=False)
             return
-        reply = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(body))
-        await respond_with(respond, reply, replace_original=True)
+        outcome = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(body))
+        await respond_with(respond, outcome.reply, replace_original=outcome.ok)
         metrics.COMMANDS.labels("CancelButton", "ok").inc()
 
     async with services.in_flight.track():

@@ -44,8 +44,8 @@ async def on_older(
             metrics.COMMANDS.labels("Older", "rejected").inc()
             await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
             return
-        reply = await list_reply(services, page.query, cursor=cursor, mine_user=page.mine_user)
-        await respond_with(respond, reply, replace_original=True)
+        outcome = await list_reply(services, page.query, cursor=cursor, mine_user=page.mine_user)
+        await respond_with(respond, outcome.reply, replace_original=outcome.ok)
         metrics.COMMANDS.labels("Older", "ok").inc()
 
     async with services.in_flight.track():
