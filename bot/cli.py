@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from bot import __version__
+from bot.cli_check import add_check_command
 from bot.cli_run import add_run_command
 
 
@@ -36,6 +37,7 @@ def _run_simulator(args: argparse.Namespace) -> int:
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     _add_simulator,
     add_run_command,
+    add_check_command,
 ]
 
 
