@@ -30,6 +30,7 @@ from tests.slack_standin import ResponsePost, SlackStandIn
 
 __all__ = [
     "ACK_LIMIT",
+    "Acked",
     "Exchange",
     "all_text",
     "assert_no_special_tokens",
@@ -41,6 +42,8 @@ __all__ = [
     "expected_ids",
     "job_ids",
     "run",
+    "send_click",
+    "send_command",
 ]
 
 # "Well under" Slack's 3 s: the ack must not wait for Peaka or Slack's Web API.
@@ -64,18 +67,73 @@ def _next_id(prefix: str) -> str:
     return f"{prefix}{next(_ids)}"
 
 
-async def _exchange(slack: SlackStandIn, response_id: str, send: Any, *, within: float) -> Exchange:
+@dataclass(frozen=True)
+class Acked:
+    """A request Slack would consider delivered: its ack, timed; the reply may follow."""
+
+    ack: httpx.Response
+    ack_seconds: float
+    response_id: str
+    posted_before_ack: bool
+
+    async def reply(self, slack: SlackStandIn, *, within: float = 10.0) -> Exchange:
+        """Wait for the one reply to this request and check it against Slack's rules."""
+        posts = await slack.wait_for(lambda: slack.responses(self.response_id), within=within)
+        await asyncio.sleep(0)  # a second post would be a bug; give it a moment to show
+        assert len(posts) == 1, [p.body for p in posts]
+        assert_well_formed(posts[0])
+        return Exchange(self.ack, self.ack_seconds, posts[0], self.posted_before_ack)
+
+
+async def _acked(slack: SlackStandIn, response_id: str, send: Any) -> Acked:
     started = time.monotonic()
     ack = await send
     ack_seconds = time.monotonic() - started
     posted_before_ack = bool(slack.responses(response_id))
     assert ack.status_code == 200, (ack.status_code, ack.text)
+    assert not ack.content, ack.text  # an empty ack: the reply goes to the response_url
     assert ack_seconds < ACK_LIMIT, f"ack took {ack_seconds:.2f} s"
-    posts = await slack.wait_for(lambda: slack.responses(response_id), within=within)
-    await asyncio.sleep(0)  # a second post would be a bug; give it a moment to show
-    assert len(posts) == 1, [p.body for p in posts]
-    assert_well_formed(posts[0])
-    return Exchange(ack, ack_seconds, posts[0], posted_before_ack)
+    return Acked(ack, ack_seconds, response_id, posted_before_ack)
+
+
+async def send_command(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    text: str,
+    *,
+    user_id: str | None = None,
+    channel_id: str | None = None,
+) -> Acked:
+    """Send ``/exports text`` signed over HTTP and return once it is acked."""
+    response_id = _next_id("cmd")
+    send = signed.slash_command(
+        text,
+        user_id=user_id,
+        channel_id=channel_id,
+        response_url=slack.response_url(response_id),
+    )
+    return await _acked(slack, response_id, send)
+
+
+async def send_click(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    element: dict[str, Any],
+    *,
+    user_id: str | None = None,
+) -> Acked:
+    """Click a button element from a reply (a signed ``block_actions``); return once acked."""
+    response_id = _next_id("act")
+    action = {
+        "action_id": element["action_id"],
+        "value": element.get("value", ""),
+        "text": element.get("text", {"type": "plain_text", "text": "?"}),
+        "action_ts": f"{time.time():.6f}",
+    }
+    send = signed.block_actions(
+        [action], user_id=user_id, response_url=slack.response_url(response_id)
+    )
+    return await _acked(slack, response_id, send)
 
 
 async def run(
@@ -88,14 +146,8 @@ async def run(
     within: float = 10.0,
 ) -> Exchange:
     """Send ``/exports text`` signed over HTTP; return the ack and the one reply it got."""
-    response_id = _next_id("cmd")
-    send = signed.slash_command(
-        text,
-        user_id=user_id,
-        channel_id=channel_id,
-        response_url=slack.response_url(response_id),
-    )
-    return await _exchange(slack, response_id, send, within=within)
+    acked = await send_command(signed, slack, text, user_id=user_id, channel_id=channel_id)
+    return await acked.reply(slack, within=within)
 
 
 async def click(
@@ -107,17 +159,8 @@ async def click(
     within: float = 10.0,
 ) -> Exchange:
     """Click a button element from a reply (a signed ``block_actions``); return its reply."""
-    response_id = _next_id("act")
-    action = {
-        "action_id": element["action_id"],
-        "value": element.get("value", ""),
-        "text": element.get("text", {"type": "plain_text", "text": "?"}),
-        "action_ts": f"{time.time():.6f}",
-    }
-    send = signed.block_actions(
-        [action], user_id=user_id, response_url=slack.response_url(response_id)
-    )
-    return await _exchange(slack, response_id, send, within=within)
+    acked = await send_click(signed, slack, element, user_id=user_id)
+    return await acked.reply(slack, within=within)
 
 
 @asynccontextmanager
