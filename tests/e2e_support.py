@@ -165,11 +165,23 @@ async def click(
 
 @asynccontextmanager
 async def bot_with(
-    env: Mapping[str, str], signing_secret: str, *, services_type: type[Services] = Services
+    env: Mapping[str, str],
+    signing_secret: str,
+    *,
+    services_type: type[Services] = Services,
+    with_store: bool = False,
 ) -> AsyncIterator[SignedSlack]:
-    """Another bot process on loopback, configured by ``env``; yields a signed client for it."""
+    """Another bot process on loopback, configured by ``env``; yields a signed client for it.
+
+    ``with_store`` opens the store at DATABASE_URL, as ``bot.server.start_bot`` does.
+    """
     settings = load_settings(env)
-    services = services_type.from_settings(settings)
+    store = None
+    if with_store:
+        from bot.store import Store
+
+        store = await Store.open(settings.database_url)
+    services = services_type.from_settings(settings, store=store)
     running = await start_http(build_app(settings, services=services), services)
     try:
         async with SignedSlack(running.url + "/slack/events", signing_secret) as client:

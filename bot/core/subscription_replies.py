@@ -35,14 +35,15 @@ BOT_NAME = "Peaka Exports"
 # Alerts fire when a job reaches one of these; pending and running are never an outcome.
 ALERTABLE: frozenset[Status] = TERMINAL
 _ORDER = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED)
-_INVITE = f"invite the bot: `/invite @{BOT_NAME}` in this channel"
-# Slack error codes a post can fail with for good -> what it means and how to fix it.
-_BROKEN: dict[str, str] = {
-    "not_in_channel": f"the bot is not a member of this channel; {_INVITE}",
+_INVITE = f"`/invite @{BOT_NAME}` in this channel"
+# Slack error codes a post can fail with for good -> (what it means, how to fix it).
+_BROKEN: dict[str, tuple[str, str]] = {
+    "not_in_channel": ("the bot is not a member of this channel", f"invite it with {_INVITE}"),
     "channel_not_found": (
-        f"Slack can't find this channel for the bot (private channel?); {_INVITE}"
+        "Slack can't find this channel for the bot (a private channel it isn't in?)",
+        f"invite it with {_INVITE}",
     ),
-    "is_archived": "this channel is archived; unarchive it or subscribe another channel",
+    "is_archived": ("this channel is archived", "unarchive it, or subscribe another channel"),
 }
 
 
@@ -66,11 +67,9 @@ def alert_statuses_problem(command: Subscribe, project_label: str) -> CommandErr
 
 def broken_note(reason: str) -> str:
     """What a broken subscription's stored reason means, and how to fix it (raw text)."""
-    code = reason.strip()
-    explained = _BROKEN.get(code)
-    if explained is not None:
-        return f"{explained} (Slack said {code}), then `{COMMAND} subscribe` again"
-    return f"{code or 'posting failed'}; {_INVITE}, then `{COMMAND} subscribe` again"
+    code = reason.strip()[:100] or "unknown"
+    meaning, fix = _BROKEN.get(code, ("posting here failed", f"invite the bot with {_INVITE}"))
+    return f"{meaning} (Slack said {code}). To fix: {fix}, then `{COMMAND} subscribe` again."
 
 
 def render_store_missing() -> Reply:
@@ -104,13 +103,13 @@ def render_subscribed(
     """This channel now gets alerts for ``statuses`` in the project (replacing ``previous``)."""
     label = escape_truncated(project_label, 80, note="…")
     words = escape_truncated(describe_statuses(statuses), 300, note="…")
-    lead = f":bell: This channel now gets an alert when an export in *{label}* ends {words}."
+    lead = f":bell: This channel now gets alerts for *{words}* exports in *{label}*."
     if previous is not None and previous != statuses:
         lead += f" (It got {escape_truncated(describe_statuses(previous), 300)} before.)"
     notes = [
+        f"The bot posts alerts only where it is a member: {_INVITE}. "
         f"`{COMMAND} subscriptions` lists this channel's alerts; "
-        f"`{COMMAND} unsubscribe project {label}` stops these. If the bot is not in this "
-        f"channel, {_INVITE}."
+        f"`{COMMAND} unsubscribe project {label}` stops these."
     ]
     blocks = [section(lead)]
     if muted_until is not None:

@@ -8,7 +8,7 @@ admins (``users.info`` is_admin / is_owner) may change anything; everyone may lo
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.core.command_types import ListSubscriptions, Mute, Subscribe, Unmute, Unsubscribe
 from bot.core.messages import render_command_error, render_subscriptions
@@ -25,6 +25,9 @@ from bot.core.subscription_replies import (
 from bot.handlers._context import CommandContext
 from bot.handlers.people import caller
 from bot.handlers.replies import send
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 __all__ = ["list_subscriptions", "may_change", "mute", "subscribe", "unmute", "unsubscribe"]
 
@@ -45,9 +48,7 @@ async def subscribe(command: Subscribe, ctx: CommandContext) -> None:
     for sub in await store.list_subscriptions(ctx.channel_id):
         if sub.project_id == command.project_id:
             previous = frozenset(sub.statuses)
-    await store.subscribe(
-        ctx.channel_id, command.project_id, command.statuses, created_by=ctx.user_id
-    )
+    await store.subscribe(ctx.channel_id, command.project_id, command.statuses, ctx.user_id)
     muted = await store.muted_until(ctx.channel_id)
     reply = render_subscribed(label, command.statuses, previous=previous, muted_until=muted)
     await send(ctx, reply)
@@ -60,7 +61,7 @@ async def unsubscribe(command: Unsubscribe, ctx: CommandContext) -> None:
         return
     removed = await store.unsubscribe(ctx.channel_id, command.project_id)
     label = None if command.project_id is None else ctx.services.projects.label(command.project_id)
-    await send(ctx, render_unsubscribed(label, int(removed or 0)))
+    await send(ctx, render_unsubscribed(label, removed))
 
 
 async def list_subscriptions(command: ListSubscriptions, ctx: CommandContext) -> None:
@@ -108,9 +109,9 @@ async def may_change(ctx: CommandContext) -> bool:
     return user is not None and user.is_admin and not user.deleted
 
 
-async def _store(ctx: CommandContext, *, changes: bool) -> Any:
+async def _store(ctx: CommandContext, *, changes: bool) -> Store | None:
     """The store, or None after telling the caller why they can't go on."""
-    store = ctx.services.store
+    store: Store | None = ctx.services.store
     if store is None:
         await send(ctx, render_store_missing())
         return None
