@@ -1,0 +1,77 @@
+"""A memory cache in front of the alert log, so most "did we send this?" answers cost no query.
+
+Only positive answers are cached: a key that was logged stays logged, so a cached "handled"
+can't go stale, while a "not yet" must always be asked again. The durable log stays the
+truth: a fresh deduplicator after a restart still refuses every logged key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from cachetools import TTLCache
+
+from bot.metrics import ALERTS_DEDUPLICATED
+from bot.store._records import AlertKey
+from bot.store._store import Store
+
+__all__ = ["AlertDeduplicator"]
+
+
+class AlertDeduplicator:
+    """``already_handled`` / ``claim`` / ``confirm`` over a :class:`Store`'s alert log.
+
+    ``cache_hits`` and ``cache_misses`` count how ``already_handled`` was answered.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        maxsize: int = 100_000,
+        ttl: float = 24 * 3600.0,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        if ttl <= 0:
+            raise ValueError(f"ttl must be positive seconds, got {ttl}")
+        self._store = store
+        self._handled: TTLCache[AlertKey, bool] = TTLCache(maxsize=maxsize, ttl=ttl, timer=timer)
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    async def already_handled(self, key: AlertKey) -> bool:
+        """True when the alert was claimed, sent, failed or suppressed by anyone, ever."""
+        if key in self._handled:
+            self.cache_hits += 1
+            ALERTS_DEDUPLICATED.labels(layer="cache").inc()
+            return True
+        self.cache_misses += 1
+        if await self._store.alert_state(key) is None:
+            return False
+        self._handled[key] = True
+        ALERTS_DEDUPLICATED.labels(layer="database").inc()
+        return True
+
+    async def claim(self, key: AlertKey, project_id: str, claimed_by: str) -> bool:
+        """Claim durably; True when this caller must send it. The key is cached either way."""
+        won = await self._store.claim_alert(key, project_id, claimed_by)
+        if not won:
+            ALERTS_DEDUPLICATED.labels(layer="database").inc()
+        self._handled[key] = True
+        return won
+
+    async def confirm(self, key: AlertKey, slack_channel: str, slack_ts: str) -> None:
+        """Record the posted message (see :meth:`Store.confirm_alert`)."""
+        await self._store.confirm_alert(key, slack_channel, slack_ts)
+        self._handled[key] = True
+
+    async def fail(self, key: AlertKey, error: str) -> None:
+        """Record a permanent failure (see :meth:`Store.fail_alert`)."""
+        await self._store.fail_alert(key, error)
+        self._handled[key] = True
+
+    def __len__(self) -> int:
+        return len(self._handled)

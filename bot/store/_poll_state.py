@@ -1,0 +1,161 @@
+"""The poller's memory: one row per followed job, one per project (watermark, baseline)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from bot.peaka import Status
+from bot.store._base import StoreBase, chunks, need_text
+from bot.store._records import JobState, ProjectState
+from bot.store._schema import job_states, project_states
+from bot.store._types import utc
+
+__all__ = ["PollStateStore"]
+
+
+class PollStateStore(StoreBase):
+    async def upsert_job_states(self, states: Iterable[JobState]) -> int:
+        """Insert or update job states in multi-row statements; returns how many were written.
+
+        A job listed twice keeps its last entry.
+        """
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for state in states:
+            need_text(project_id=state.project_id, job_id=state.job_id)
+            latest[(state.project_id, state.job_id)] = {
+                "project_id": state.project_id,
+                "job_id": state.job_id,
+                "status": Status(state.status).value,
+                "created_at": utc(state.created_at, "created_at"),
+                "user_name": state.user_name,
+            }
+        rows = list(latest.values())
+        if not rows:
+            return 0
+        async with self._write() as conn:
+            for batch in chunks(rows):
+                stmt = self._insert(job_states).values(list(batch))
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[job_states.c.project_id, job_states.c.job_id],
+                    set_={
+                        "status": stmt.excluded.status,
+                        "created_at": stmt.excluded.created_at,
+                        "user_name": stmt.excluded.user_name,
+                    },
+                )
+                await conn.execute(stmt)
+        return len(rows)
+
+    async def job_states(
+        self, project_id: str, job_ids: Collection[str] | None = None
+    ) -> dict[str, JobState]:
+        """Known states of ``job_ids`` (None: every job of the project), by job id."""
+        base = select(job_states).where(job_states.c.project_id == project_id)
+        found: dict[str, JobState] = {}
+        async with self._read() as conn:
+            if job_ids is None:
+                for row in (await conn.execute(base)).mappings():
+                    found[row["job_id"]] = _job(row)
+                return found
+            for batch in chunks(sorted(set(job_ids))):
+                stmt = base.where(job_states.c.job_id.in_(batch))
+                for row in (await conn.execute(stmt)).mappings():
+                    found[row["job_id"]] = _job(row)
+        return found
+
+    async def tracked_jobs(self, project_id: str, statuses: Collection[Status]) -> list[JobState]:
+        """The project's jobs last seen in one of ``statuses``, newest first."""
+        wanted = sorted({Status(s).value for s in statuses})
+        if not wanted:
+            return []
+        stmt = (
+            select(job_states)
+            .where(job_states.c.project_id == project_id, job_states.c.status.in_(wanted))
+            .order_by(job_states.c.created_at.desc(), job_states.c.job_id.desc())
+        )
+        async with self._read() as conn:
+            return [_job(row) for row in (await conn.execute(stmt)).mappings()]
+
+    async def count_jobs_created_between(
+        self, project_id: str, older: datetime, newer: datetime
+    ) -> int:
+        """How many known jobs of the project were created in [older, newer], both included."""
+        stmt = select(func.count()).where(
+            job_states.c.project_id == project_id,
+            job_states.c.created_at >= utc(older, "older"),
+            job_states.c.created_at <= utc(newer, "newer"),
+        )
+        async with self._read() as conn:
+            return int(await conn.scalar(stmt) or 0)
+
+    async def prune_job_states(self, project_id: str, keep_after: datetime) -> int:
+        """Forget the project's jobs created before ``keep_after``; returns how many."""
+        stmt = delete(job_states).where(
+            job_states.c.project_id == project_id,
+            job_states.c.created_at < utc(keep_after, "keep_after"),
+        )
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).rowcount
+
+    async def delete_job_states(self, project_id: str, job_ids: Collection[str]) -> int:
+        """Forget these jobs of the project (no longer followed); returns how many."""
+        removed = 0
+        async with self._write() as conn:
+            for batch in chunks(sorted(set(job_ids))):
+                stmt = delete(job_states).where(
+                    job_states.c.project_id == project_id, job_states.c.job_id.in_(batch)
+                )
+                removed += (await conn.execute(stmt)).rowcount
+        return removed
+
+    async def project_state(self, project_id: str) -> ProjectState | None:
+        """The project's poll state, or None before its first poll."""
+        stmt = select(project_states).where(project_states.c.project_id == project_id)
+        async with self._read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return ProjectState(
+            project_id=row["project_id"],
+            baseline_at=row["baseline_at"],
+            newest_created_at=row["newest_created_at"],
+            newest_seen_ids=frozenset(json.loads(row["newest_seen_ids"])),
+            last_polled_at=row["last_polled_at"],
+        )
+
+    async def save_project_state(self, state: ProjectState) -> None:
+        """Insert or replace the project's poll state."""
+        need_text(project_id=state.project_id)
+        row = {
+            "project_id": state.project_id,
+            "baseline_at": _opt_utc(state.baseline_at, "baseline_at"),
+            "newest_created_at": _opt_utc(state.newest_created_at, "newest_created_at"),
+            "newest_seen_ids": json.dumps(sorted(state.newest_seen_ids)),
+            "last_polled_at": _opt_utc(state.last_polled_at, "last_polled_at"),
+        }
+        stmt = self._insert(project_states).values(row)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[project_states.c.project_id],
+            set_={name: getattr(stmt.excluded, name) for name in row if name != "project_id"},
+        )
+        async with self._write() as conn:
+            await conn.execute(stmt)
+
+
+def _job(row: Any) -> JobState:
+    return JobState(
+        project_id=row["project_id"],
+        job_id=row["job_id"],
+        status=Status(row["status"]),
+        created_at=row["created_at"],
+        user_name=row["user_name"],
+    )
+
+
+def _opt_utc(value: datetime | None, what: str) -> datetime | None:
+    return None if value is None else utc(value, what)

@@ -1,0 +1,140 @@
+"""The poller's memory: job states in bulk, tracked jobs, pruning, the project watermark."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from bot.peaka import Status
+from bot.store import JobState, ProjectState, Store
+
+pytest_plugins = ["tests.store_fixtures"]
+
+T0 = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+
+
+def job(job_id: str, status: Status, seconds: float, project: str = "p1") -> JobState:
+    return JobState(project, job_id, status, T0 + timedelta(seconds=seconds), f"user-{job_id}")
+
+
+async def test_upsert_then_read_back(state_store: Store) -> None:
+    states = [
+        job("a", Status.RUNNING, 1),
+        job("b", Status.PENDING, 2),
+        JobState("p1", "c", Status("PAUSED"), T0, None),
+        job("a", Status.RUNNING, 1, project="p2"),  # same id, other project
+    ]
+    assert await state_store.upsert_job_states(states) == 4
+    got = await state_store.job_states("p1")
+    assert got == {s.job_id: s for s in states[:3]}
+    assert got["c"].status.value == "PAUSED"
+    assert all(s.created_at.tzinfo is UTC for s in got.values())
+    assert await state_store.job_states("p2") == {"a": states[3]}
+    assert await state_store.job_states("p3") == {}
+
+
+async def test_upsert_updates_and_last_entry_wins(state_store: Store) -> None:
+    await state_store.upsert_job_states([job("a", Status.PENDING, 1)])
+    written = await state_store.upsert_job_states(
+        [job("a", Status.RUNNING, 1), job("a", Status.SUCCEEDED, 1), job("b", Status.FAILED, 2)]
+    )
+    assert written == 2
+    got = await state_store.job_states("p1")
+    assert got["a"].status is Status.SUCCEEDED
+    assert got["b"].status is Status.FAILED
+    assert await state_store.upsert_job_states([]) == 0
+
+
+async def test_thousands_of_jobs_in_batches(state_store: Store) -> None:
+    states = [job(f"j{i:05d}", Status.RUNNING, i) for i in range(4321)]
+    assert await state_store.upsert_job_states(states) == 4321
+    wanted = [f"j{i:05d}" for i in range(0, 5000, 3)]  # some unknown ids too
+    got = await state_store.job_states("p1", wanted)
+    assert sorted(got) == [w for w in wanted if int(w[1:]) < 4321]
+    tracked = await state_store.tracked_jobs("p1", [Status.RUNNING])
+    assert len(tracked) == 4321
+    assert tracked[0].job_id == "j04320"
+    assert await state_store.delete_job_states("p1", [s.job_id for s in states[:2500]]) == 2500
+    assert len(await state_store.job_states("p1")) == 4321 - 2500
+
+
+async def test_job_states_for_given_ids(state_store: Store) -> None:
+    await state_store.upsert_job_states([job("a", Status.RUNNING, 1), job("b", Status.FAILED, 2)])
+    assert set(await state_store.job_states("p1", ["b", "zzz"])) == {"b"}
+    assert await state_store.job_states("p1", []) == {}
+
+
+async def test_tracked_jobs_newest_first_by_status(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [
+            job("old", Status.RUNNING, 1),
+            job("new", Status.PENDING, 30),
+            job("tie-a", Status.RUNNING, 10),
+            job("tie-b", Status.RUNNING, 10),
+            job("done", Status.SUCCEEDED, 40),
+            job("other", Status.RUNNING, 50, project="p2"),
+        ]
+    )
+    active = await state_store.tracked_jobs("p1", [Status.PENDING, Status.RUNNING])
+    assert [s.job_id for s in active] == ["new", "tie-b", "tie-a", "old"]
+    assert [s.job_id for s in await state_store.tracked_jobs("p1", {Status.SUCCEEDED})] == ["done"]
+    assert await state_store.tracked_jobs("p1", []) == []
+
+
+async def test_count_jobs_created_between_includes_both_ends(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [job(f"j{i}", Status.SUCCEEDED, i) for i in range(10)] + [job("x", Status.RUNNING, 5, "p2")]
+    )
+    count = state_store.count_jobs_created_between
+    assert await count("p1", T0 + timedelta(seconds=2), T0 + timedelta(seconds=5)) == 4
+    assert await count("p1", T0 - timedelta(days=1), T0 + timedelta(days=1)) == 10
+    assert await count("p1", T0 + timedelta(seconds=5), T0 + timedelta(seconds=2)) == 0
+    # Any offset names the same instants.
+    plus2 = timezone(timedelta(hours=2))
+    assert await count("p1", (T0 + timedelta(seconds=9)).astimezone(plus2), T0 + timedelta(1)) == 1
+
+
+async def test_prune_keeps_jobs_created_at_or_after(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [job(f"j{i}", Status.SUCCEEDED, i) for i in range(10)] + [job("x", Status.RUNNING, 0, "p2")]
+    )
+    assert await state_store.prune_job_states("p1", T0 + timedelta(seconds=7)) == 7
+    assert sorted(await state_store.job_states("p1")) == ["j7", "j8", "j9"]
+    assert set(await state_store.job_states("p2")) == {"x"}
+
+
+async def test_microseconds_survive(state_store: Store) -> None:
+    exact = T0 + timedelta(microseconds=123457)
+    await state_store.upsert_job_states([JobState("p1", "a", Status.RUNNING, exact)])
+    assert (await state_store.job_states("p1"))["a"].created_at == exact
+
+
+async def test_naive_created_at_is_refused(state_store: Store) -> None:
+    with pytest.raises(ValueError, match="created_at must be timezone-aware"):
+        await state_store.upsert_job_states(
+            [JobState("p1", "a", Status.RUNNING, datetime(2026, 1, 1))]
+        )
+    with pytest.raises(ValueError, match="job_id must be a non-empty string"):
+        await state_store.upsert_job_states([JobState("p1", "", Status.RUNNING, T0)])
+    assert await state_store.job_states("p1") == {}
+
+
+async def test_project_state_round_trip(state_store: Store) -> None:
+    assert await state_store.project_state("p1") is None
+    first = ProjectState("p1", baseline_at=T0)
+    await state_store.save_project_state(first)
+    assert await state_store.project_state("p1") == first
+    later = ProjectState(
+        "p1",
+        baseline_at=T0,
+        newest_created_at=(T0 + timedelta(seconds=5)).astimezone(timezone(timedelta(hours=-4))),
+        newest_seen_ids=frozenset({"b", "a"}),
+        last_polled_at=T0 + timedelta(seconds=30),
+    )
+    await state_store.save_project_state(later)
+    got = await state_store.project_state("p1")
+    assert got == later
+    assert got is not None and got.newest_created_at is not None
+    assert got.newest_created_at.tzinfo is UTC
+    assert await state_store.project_state("p2") is None
