@@ -34,10 +34,11 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     # A 1:1 DM with one user (owner-only download links). mpim:write is not a bot-token
     # scope, so group DMs are out of reach anyway.
     "conversations.open": ("im:write",),
-    # Reading back the bot's own alert messages: alerts go to public and private channels,
-    # never DMs, so the public and private history scopes and no im:/mpim:history for this.
-    "conversations.history": ("channels:history", "groups:history"),
-    "conversations.replies": ("channels:history", "groups:history"),
+    # Re-finding the bot's own messages by their metadata after a crash between posting and
+    # logging: channel alerts (public and private channels) and owner DMs. Never group DMs,
+    # so no mpim:history. A bot token reads only conversations the bot is a member of.
+    "conversations.history": ("channels:history", "groups:history", "im:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history"),
     # Channel details (name, is_member) for `subscribe`, public and private channels alike.
     "conversations.info": ("channels:read", "groups:read"),
     # The bot reads users only to match them to Peaka job owners by email, and Slack leaves

@@ -125,8 +125,8 @@ def _on_app(func: ast.Attribute) -> bool:
 def module_constants(sources: dict[str, str]) -> dict[str, set[str]]:
     """Module-level ``NAME = "text"`` across ``sources``, so ``app.command(COMMAND)`` resolves."""
     constants: dict[str, set[str]] = defaultdict(set)
-    for text in sources.values():
-        for node in ast.parse(text).body:
+    for filename, text in sources.items():
+        for node in ast.parse(text, filename).body:
             if isinstance(node, ast.Assign):
                 targets, value = node.targets, node.value
             elif isinstance(node, ast.AnnAssign) and node.value is not None:
