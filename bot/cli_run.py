@@ -24,10 +24,12 @@ def add_run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot.links import check_linking_settings
     from bot.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
+        check_linking_settings(settings)
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"exports-bot: {problem}", file=sys.stderr)

@@ -24,6 +24,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import __version__, metrics
 from bot.app import Services, build_app
+from bot.links import check_linking_settings
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
 
@@ -179,6 +180,7 @@ async def start_bot(settings: Settings, *, services: Services | None = None) -> 
     HTTP mode serves /slack/events, /healthz and /metrics on HOST:PORT. With SLACK_APP_TOKEN,
     Slack's requests come over Socket Mode instead and the port serves only health and metrics.
     """
+    check_linking_settings(settings)  # no usable BOT_ENCRYPTION_KEY with linking on: refuse
     if services is None:
         services = Services.from_settings(settings, store=await _open_store(settings))
     app = build_app(settings, services=services)

@@ -2,7 +2,8 @@
 
 - ``list_older`` (``paging``): the next page of a job list, replacing the message.
 - ``job_cancel`` (``cancel``): cancel after Slack's confirm dialog, then update the card.
-- ``job_link`` (``download_link``): download links (a placeholder until links land).
+- ``job_link``, ``links_refresh``, ``job_notify_done``, ``links_connect`` (``links``):
+  download links by DM, refreshed in place; "DM me when it's done"; link a Peaka key.
 
 Each listener acks at once, then works and answers through the payload's response_url.
 """
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.core.cards import ACTION_CANCEL, ACTION_LINK, ACTION_OLDER
-from bot.listeners.actions import cancel, download_link, paging
+from bot.core.cards import ACTION_CANCEL, ACTION_OLDER
+from bot.listeners.actions import cancel, links, paging
 
 __all__ = ["register"]
 
@@ -21,4 +22,4 @@ def register(app: AsyncApp) -> None:
     """Attach the action listeners."""
     app.action(ACTION_OLDER)(paging.on_older)
     app.action(ACTION_CANCEL)(cancel.on_cancel)
-    app.action(ACTION_LINK)(download_link.on_link)
+    links.register(app)

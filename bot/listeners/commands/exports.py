@@ -18,6 +18,10 @@ from bot.core.commands import (
     CancelJob,
     Command,
     CommandError,
+    Connect,
+    Disconnect,
+    DmSetting,
+    GetLink,
     Help,
     ListJobs,
     ListSubscriptions,
@@ -29,8 +33,11 @@ from bot.core.commands import (
     parse_command,
 )
 from bot.handlers import CommandContext, Handler, cancel_job, list_jobs, show_job, subscriptions
+from bot.handlers import connect as connect_handler
+from bot.handlers import dm_settings as dm_settings_handler
 from bot.handlers import help as help_handler
 from bot.handlers import invalid as invalid_handler
+from bot.handlers import links as links_handler
 
 __all__ = ["HANDLERS", "MAX_LIST_LIMIT", "dispatch", "parse", "run_command"]
 
@@ -50,6 +57,10 @@ HANDLERS: dict[type, Handler] = {
     ListSubscriptions: subscriptions.list_subscriptions,
     Mute: subscriptions.mute,
     Unmute: subscriptions.unmute,
+    GetLink: links_handler.handle,
+    Connect: connect_handler.connect,
+    Disconnect: connect_handler.disconnect,
+    DmSetting: dm_settings_handler.handle,
 }
 
 

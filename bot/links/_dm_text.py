@@ -1,0 +1,54 @@
+"""What a DM to the bot asks for: ``link ID``, just an id, or something it can't use (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.command_types import GetLink
+from bot.core.commands import parse_command
+from bot.core.jobrefs import parse_job_ref
+from bot.core.projects import ProjectDirectory
+from bot.core.usage import CommandError
+
+__all__ = ["DmLinkRequest", "DmUnclear", "parse_dm_text"]
+
+_GREETINGS = frozenset({"help", "hi", "hello", "hey", "?", "start"})
+
+
+@dataclass(frozen=True, slots=True)
+class DmLinkRequest:
+    """The DM asks for the links of ``job_id`` (in ``project_id`` unless found elsewhere)."""
+
+    job_id: str
+    project_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DmUnclear:
+    """The DM has no usable export id; ``problem`` says what was wrong (None: just help)."""
+
+    problem: str | None
+
+
+def parse_dm_text(text: str, projects: ProjectDirectory) -> DmLinkRequest | DmUnclear:
+    """Read ``link ID [project X]``, a bare id, a pasted URL or Slack link holding one.
+
+    Never raises: anything else is DmUnclear with the reason, for a helpful answer.
+    """
+    cleaned = text.strip() if isinstance(text, str) else ""
+    if not cleaned:
+        return DmUnclear("Your message was empty.")
+    words = cleaned.split()
+    first = words[0].lower()
+    if first in _GREETINGS and len(words) == 1:
+        return DmUnclear(None)
+    rest = cleaned[len(words[0]) :].strip() if first == "link" else cleaned
+    command = parse_command(f"link {rest}", projects, max_limit=1)
+    if isinstance(command, GetLink):
+        return DmLinkRequest(command.job_id, command.project_id)
+    problem = command.message if isinstance(command, CommandError) else None
+    # Not the `link` grammar: still take an id from anywhere in the text, e.g. a sentence.
+    ref = parse_job_ref(rest)
+    if isinstance(ref, str):
+        return DmLinkRequest(ref, projects.default.id)
+    return DmUnclear(ref.message if rest or problem is None else problem)
