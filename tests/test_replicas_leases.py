@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -26,7 +27,10 @@ PROJECTS = ["p1", "p2", "p3", "p4", "p5"]
 
 
 async def _replicas(backend: Backend, count: int) -> list[ProjectLeases]:
-    return [ProjectLeases(await backend.open(), INTERVAL, replica_id=f"r{i}") for i in range(count)]
+    return [
+        ProjectLeases(await backend.open(), INTERVAL, replica_id=f"r{i}", clock=backend.clock.now)
+        for i in range(count)
+    ]
 
 
 async def _round(replicas: Sequence[ProjectLeases], projects: Sequence[str]) -> list[list[str]]:
@@ -166,6 +170,25 @@ async def test_a_row_locked_by_another_transaction_is_skipped_not_waited_for(
         assert held == ["p1", "p2", "p4", "p5"]
         await transaction.commit()
     assert await a.select(PROJECTS) == PROJECTS
+
+
+async def test_a_dead_replicas_alert_claims_may_be_taken_over_once_it_is_not_live(
+    pg_backend: Backend,
+) -> None:
+    a, b = await _replicas(pg_backend, 2)
+    long_ago = pg_backend.clock.now() - timedelta(hours=1)
+    assert a.takeover_cutoff("r1", long_ago) == long_ago  # nothing known yet: wait
+    await _round([a, b], PROJECTS)
+    assert a.takeover_cutoff("r1", long_ago) == long_ago  # b is alive: its claims wait
+    # A claimant that is not live (a crashed process, or b after its heartbeat lapsed):
+    # everything it claimed before the live replicas were read may be taken over now.
+    assert a.takeover_cutoff("gone-123-abc", long_ago) == a.live_seen_at
+    pg_backend.clock.advance(LEASE_INTERVALS * INTERVAL)
+    await a.select(PROJECTS)
+    assert a.live == {"r0"}
+    assert a.takeover_cutoff("r1", long_ago) == pg_backend.clock.now()
+    later = pg_backend.clock.now() + timedelta(seconds=5)
+    assert a.takeover_cutoff("r1", later) == later  # never earlier than the usual rule
 
 
 async def test_a_replica_ids_are_unique_per_process_start() -> None:

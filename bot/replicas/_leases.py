@@ -18,9 +18,9 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.replicas._identity import new_replica_id
@@ -64,13 +64,17 @@ class ProjectLeases:
     """This replica's share of the projects, renewed once per poll cycle.
 
     ``interval``: POLL_INTERVAL in seconds; leases last ``LEASE_INTERVALS`` of them.
-    ``held`` is what the last :meth:`select` returned.
+    ``held`` is what the last :meth:`select` returned; ``live`` the replicas that were alive
+    then and ``live_seen_at`` when that was read (by ``clock``, which should be the store's).
     """
 
     store: LeaseBackend
     interval: float
     replica_id: str = field(default_factory=new_replica_id)
     held: tuple[str, ...] = ()
+    live: frozenset[str] = frozenset()
+    live_seen_at: datetime | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
 
     def __post_init__(self) -> None:
         if not self.interval > 0:
@@ -89,7 +93,9 @@ class ProjectLeases:
         """
         wanted = sorted(set(project_ids))
         await self.store.heartbeat(self.replica_id, self.ttl)
-        live = set(await self.store.live_replicas()) | {self.replica_id}
+        seen_at = self.clock()
+        live = frozenset(await self.store.live_replicas()) | {self.replica_id}
+        self.live, self.live_seen_at = live, seen_at
         share = fair_share(len(wanted), len(live))
         held = await self.store.acquire_leases(self.replica_id, wanted, self.ttl, share)
         if len(held) < share and await self._free_left(wanted):
@@ -100,6 +106,19 @@ class ProjectLeases:
             held = await self.store.acquire_leases(self.replica_id, wanted, self.ttl, share)
         self._note(held, len(live), share)
         return held
+
+    def takeover_cutoff(self, claimed_by: str, stale_before: datetime) -> datetime:
+        """Claims by ``claimed_by`` made before the returned time may be taken over.
+
+        An unconfirmed alert claim normally waits until ``stale_before`` (its replica may be
+        slow, not dead). A claimant missing from the live replicas at the last heartbeat
+        read is dead (or stalled for a whole lease time): its claims made before that read
+        are taken over now, so its alerts go out within the lease time, not later. Claims
+        after the read may come from a replica that has just joined, so they still wait.
+        """
+        if self.live_seen_at is None or claimed_by in self.live:
+            return stale_before
+        return max(stale_before, self.live_seen_at)
 
     async def _free_left(self, wanted: list[str]) -> bool:
         holders = await self.store.lease_holders()
