@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.settings import DEFAULT_DATABASE_URL, Settings
 
@@ -378,12 +379,17 @@ async def test_built_image_starts_and_passes_its_healthcheck(
     sim.add_project(project)
     key = sim.add_key(user, project_id=None)
     port = free_port()
-    secrets = {"bot": "xoxb-dockerfile-test", "signing": "signing-secret-for-the-test"}
+    secrets = {
+        "bot": "xoxb-dockerfile-test",
+        "signing": "signing-secret-for-the-test",
+        "fernet": Fernet.generate_key().decode(),
+    }
     async with SimulatorServer(sim) as peaka, SlackStandIn(token=secrets["bot"]) as slack:
         env = final.host_env(
             {
                 "SLACK_BOT_TOKEN": secrets["bot"],
                 "SLACK_SIGNING_SECRET": secrets["signing"],
+                "BOT_ENCRYPTION_KEY": secrets["fernet"],
                 "SLACK_API_URL": slack.base_url,
                 "PEAKA_API_KEY": key,
                 "PEAKA_API_URL": peaka.base_url,
