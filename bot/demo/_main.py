@@ -22,8 +22,11 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from bot.demo._slack import Delivery, DemoSlack, Person
+from bot.demo._output import Printer
+from bot.demo._requests import SignedPoster
+from bot.demo._slack import DemoSlack
 from bot.demo._terminal import Terminal
+from bot.demo._workspace import Person
 from bot.demo._world import DEMO_CHANNEL, DEMO_CHANNEL_NAME, PEOPLE, Activity, DemoWorld
 
 __all__ = ["DemoOptions", "demo_settings", "run_demo"]
@@ -72,6 +75,11 @@ def demo_settings(
 def run_demo(options: DemoOptions, *, stdin: TextIO | None = None) -> int:
     """Run the demo until the input ends (plus ``for_seconds``) or /quit; returns 0."""
     stdin = stdin if stdin is not None else sys.stdin
+    if _person(options.user) is None:
+        names = ", ".join(p.name for p in PEOPLE)
+        print(f"exports-bot demo: --as {options.user!r} is not someone in the demo; "
+              f"choose one of {names}", file=sys.stderr)  # fmt: skip
+        return 2
     interactive = options.interactive
     if interactive is None:
         interactive = stdin.isatty()
@@ -92,23 +100,12 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
     configure_logging("text", "INFO" if options.verbose else "ERROR")
     console = Console(highlight=False, soft_wrap=False)
     world = DemoWorld.create(speed=options.speed, seed=options.seed)
-    person = next((p for p in PEOPLE if options.user.lower() in (p.name, p.id.lower())), None)
-    if person is None:
-        names = ", ".join(p.name for p in PEOPLE)
-        print(f"exports-bot demo: --as {options.user!r} is not a demo person ({names})")
-        return 2
-    pending: list[Delivery] = []
-    terminal: Terminal | None = None
-
-    def on_delivery(delivery: Delivery) -> None:
-        if terminal is None:
-            pending.append(delivery)
-        else:
-            terminal.show(delivery)
-
+    person = _person(options.user) or PEOPLE[0]
+    channels = {DEMO_CHANNEL: DEMO_CHANNEL_NAME}
+    printer = Printer(console, {p.id: p for p in PEOPLE}, channels, now=world.clock.now)
+    printer.viewer = person
     token = "xoxb-demo-" + secrets.token_hex(12)
     signing_secret = secrets.token_hex(16)
-    channels = {DEMO_CHANNEL: DEMO_CHANNEL_NAME}
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -117,7 +114,7 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="exports-bot-demo-") as tmp:
         async with (
             SimulatorServer(world.sim) as sim_server,
-            DemoSlack(token, list(PEOPLE), channels, on_delivery) as slack,
+            DemoSlack(token, list(PEOPLE), channels, printer.show) as slack,
         ):
             world.base_url = sim_server.base_url
             env = demo_settings(world, slack.base_url, Path(tmp) / "demo.db", signing_secret, token)
@@ -126,28 +123,30 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
             except SettingsError as exc:  # a bug in the demo's own configuration
                 print("exports-bot demo: " + "; ".join(exc.problems), file=sys.stderr)
                 return 1
-            bot = await start_bot(settings)
+            try:
+                bot = await start_bot(settings)
+            except Exception as exc:
+                print(f"exports-bot demo: the bot did not start: {exc}", file=sys.stderr)
+                return 1
             activity = Activity(world, seed=options.seed)
-            terminal = Terminal(
-                console,
-                slack,
-                bot.url + EVENTS_PATH,
-                signing_secret,
-                user=person,
-                channel=DEMO_CHANNEL,
-                now=world.clock.now,
-            )
+            poster = SignedPoster(bot.url + EVENTS_PATH, signing_secret)
+            terminal = Terminal(printer, slack, poster, user=person, channel=DEMO_CHANNEL)
             try:
                 linked = await _link_personal_keys(terminal, world)
                 activity.start()
                 _banner(console, world, terminal, interactive, options, linked)
                 await _session(terminal, stdin, interactive, options.for_seconds, stop)
             finally:
-                terminal.quiet = True
+                printer.quiet = True
                 await activity.stop()
-                await terminal.aclose()
+                await poster.aclose()
                 await bot.stop()
     return 0
+
+
+def _person(name: str) -> Person | None:
+    wanted = name.strip().lstrip("@").lower()
+    return next((p for p in PEOPLE if wanted in (p.name, p.id.lower(), p.email)), None)
 
 
 async def _link_personal_keys(terminal: Terminal, world: DemoWorld) -> list[str]:
@@ -164,14 +163,14 @@ async def _link_personal_keys(terminal: Terminal, world: DemoWorld) -> list[str]
         await terminal.slash_command("connect", user=person, wait_up_to=SETUP_TIMEOUT)
         if terminal.open_modal(person) is None:
             return None
-        await terminal.submit_modal(key, user=person, wait_up_to=SETUP_TIMEOUT)
-        return person.name if terminal.open_modal(person) is None else None
+        accepted = await terminal.submit_modal(key, user=person, wait_up_to=SETUP_TIMEOUT)
+        return person.name if accepted else None
 
-    terminal.quiet = True
+    terminal.printer.quiet = True
     try:
         names = await asyncio.gather(*(connect(person) for person in PEOPLE))
     finally:
-        terminal.quiet = False
+        terminal.printer.quiet = False
     return [name for name in names if name]
 
 
@@ -194,14 +193,14 @@ async def _session(
             prompt_event.clear()
             try:
                 if interactive:
-                    terminal.prompt = f"{terminal.user.name}> "
-                    line: str | None = input(terminal.prompt)
+                    terminal.printer.prompt = f"{terminal.user.name}> "
+                    line: str | None = input(terminal.printer.prompt)
                 else:
                     raw = stdin.readline()
                     line = raw if raw else None
             except (EOFError, KeyboardInterrupt, OSError, ValueError):
                 line = None
-            terminal.prompt = None
+            terminal.printer.prompt = None
             loop.call_soon_threadsafe(lines.put_nowait, line)
             if line is None:
                 return
@@ -219,13 +218,13 @@ async def _session(
         if line is None:
             break
         if not interactive and line.strip():
-            terminal.echo(line.rstrip("\n"))
+            terminal.printer.echo(terminal.user, line.rstrip("\n"))
         if not await terminal.execute(line):
             return
         prompt_event.set()
     if interactive or stop.is_set():
         return
-    terminal.note(f"(end of input; showing what arrives for {for_seconds:g} s)")
+    terminal.printer.note(f"(end of input; showing what arrives for {for_seconds:g} s)")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, for_seconds))
 

@@ -16,78 +16,16 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-__all__ = ["Delivery", "DemoSlack", "Person", "ResponseTarget"]
+from bot.demo._workspace import BOT_ID, BOT_USER_ID, TEAM_ID, Delivery, Kind, Person, ResponseTarget
+
+__all__ = ["DemoSlack"]
 
 log = logging.getLogger(__name__)
-
-TEAM_ID = "T0DEMO"
-BOT_USER_ID = "U0BOT"
-BOT_ID = "B0BOT"
-
-Kind = Literal["channel", "dm", "ephemeral", "modal"]
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Someone in the demo workspace; ``email`` matches their jobs' ``userName`` in Peaka."""
-
-    id: str
-    name: str
-    email: str
-    is_admin: bool = False
-
-    def as_api(self) -> dict[str, Any]:
-        profile = {"display_name": self.name, "real_name": self.name.title(), "email": self.email}
-        return {
-            "id": self.id,
-            "team_id": TEAM_ID,
-            "name": self.name,
-            "real_name": self.name.title(),
-            "is_admin": self.is_admin,
-            "is_owner": False,
-            "is_bot": False,
-            "deleted": False,
-            "profile": profile,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseTarget:
-    """Where posts to one ``response_url`` go: who asked, in which channel, about which message."""
-
-    user_id: str
-    channel_id: str
-    # The message a button press came from (replace_original replaces it).
-    message_ts: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message the bot sent, as the terminal shows it.
-
-    ``kind``: ``channel`` (everyone in it sees it), ``dm``, ``ephemeral`` (only ``audience``
-    sees it) or ``modal`` (a view opened for ``audience``). ``ts`` identifies the message for
-    button presses; ``updated``/``replaced`` say it is a new version of an earlier message.
-    """
-
-    seq: int
-    kind: Kind
-    channel: str
-    audience: str | None
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-    response_id: str | None = None
-    updated: bool = False
-    replaced: bool = False
-    deleted: bool = False
-    view: dict[str, Any] | None = None
 
 
 class DemoSlack:

@@ -9,44 +9,31 @@ Each line is one of:
 - ``/as NAME``: act as another person; ``/wait SECONDS``; ``/help``; ``/quit``;
 - anything else: a direct message to the bot (a ``message.im`` event).
 
-What the bot sends comes back through :class:`~bot.demo._slack.DemoSlack` and is printed
-with a label saying who saw it: ``#exports-alerts``, ``DM`` or ``only you``.
+What the bot sends comes back through :class:`~bot.demo._slack.DemoSlack`, and the
+:class:`~bot.demo._output.Printer` prints it with a label saying who saw it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-from rich.console import Console
-from rich.text import Text
-from slack_sdk.signature import SignatureVerifier
 
-from bot.demo._render import BlockRenderer
-from bot.demo._slack import (
-    BOT_ID,
-    BOT_USER_ID,
-    TEAM_ID,
-    Delivery,
-    DemoSlack,
-    Person,
-    ResponseTarget,
-)
+from bot.demo import _requests
+from bot.demo._output import Button, Printer
+from bot.demo._requests import SignedPoster
+from bot.demo._slack import DemoSlack
+from bot.demo._workspace import Delivery, Person, ResponseTarget
 
-__all__ = ["HELP", "Terminal"]
+__all__ = ["HELP", "REPLY_TIMEOUT", "Terminal"]
 
-APP_ID = "A0DEMO"
 # How long to wait for the bot's answer to one request before reading the next line.
 REPLY_TIMEOUT = 15.0
 # After the first answer, how long it must stay quiet before the next line (DMs follow).
 QUIET = 0.4
+_DEMO_COMMANDS = "/as, /submit, /close, /wait, /help, /quit"
 
 HELP = """\
 Type what you would type in Slack:
@@ -57,7 +44,7 @@ Type what you would type in Slack:
   link ID   (or just the ID)      the same, as a direct message to the bot
   /exports help                   everything the bot understands
 Demo commands:
-  !N   press button [N]  (!N yes for buttons that ask to confirm, such as Cancel)
+  !N           press button [N] (!N yes for buttons that ask to confirm, such as Cancel)
   /as NAME     act as someone else: ana, ben, cy or dee
   /submit TEXT fill in and submit the open modal; /close dismisses it
   /wait N      wait N seconds, printing what arrives (handy in scripts)
@@ -65,103 +52,34 @@ Demo commands:
 Labels say who saw each message: #exports-alerts (the channel), DM, only you."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Button:
-    element: dict[str, Any]
-    message: Delivery
-
-
 class Terminal:
-    """Reads commands, sends signed requests to the bot, prints what the bot sends."""
+    """Runs input lines as Slack requests to the bot and waits for the bot's answers."""
 
     def __init__(
         self,
-        console: Console,
+        printer: Printer,
         slack: DemoSlack,
-        events_url: str,
-        signing_secret: str,
+        poster: SignedPoster,
         *,
         user: Person,
         channel: str,
-        now: Callable[[], Any] | None = None,
     ) -> None:
-        self.console = console
+        self.printer = printer
         self.slack = slack
-        self.events_url = events_url
-        self.user = user
+        self.poster = poster
         self.channel = channel
-        self.quiet = False  # set while the demo sets itself up
-        self.prompt: str | None = None  # shown again after output that arrives while typing
-        self._signer = SignatureVerifier(signing_secret)
-        self._http = httpx.AsyncClient(timeout=30.0)
-        self._renderer = BlockRenderer(self._names(), now=now, width=lambda: console.width)
-        self._buttons: dict[int, _Button] = {}
-        self._next_button = 1
+        self.user = user
         self._ids = itertools.count(1)
         self._closed: set[str] = set()  # ids of modals submitted or dismissed
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    @property
+    def user(self) -> Person:
+        return self._user
 
-    # --- output ------------------------------------------------------------------------------
-
-    def show(self, delivery: Delivery) -> None:
-        """Print one delivery (DemoSlack's ``on_delivery``)."""
-        if self.quiet:
-            return
-        if self.prompt is not None:
-            self.console.print()
-        header = Text(f"[{self.label(delivery)}]", style=self._label_style(delivery))
-        if delivery.kind != "channel" and delivery.audience not in (None, self.user.id):
-            # Someone else's private message: one line, so yours stay readable.
-            self.console.print(header, self._summary(delivery), soft_wrap=True)
-        elif delivery.deleted:
-            self.console.print(header, Text(" (message deleted)", style="dim"))
-        else:
-            rendered = self._renderer.render(
-                delivery.blocks, delivery.text, first_button=self._next_button
-            )
-            for element in rendered.buttons:
-                self._buttons[self._next_button] = _Button(element, delivery)
-                self._next_button += 1
-            self.console.print(header)
-            for line in rendered.lines:
-                self.console.print(line, soft_wrap=True)
-            if delivery.kind == "modal":
-                self.note("type /submit TEXT to submit this modal, /close to dismiss it")
-        self.console.print()
-        if self.prompt is not None:
-            self.console.print(self.prompt, end="")
-
-    def label(self, delivery: Delivery) -> str:
-        """Where a delivery went, from the current user's point of view."""
-        who = self._name(delivery.audience)
-        you = delivery.audience == self.user.id
-        if delivery.kind == "channel":
-            base = "#" + self.slack.channels.get(delivery.channel, delivery.channel)
-        elif delivery.kind == "dm":
-            base = "DM" if you else f"DM to {who}"
-        elif delivery.kind == "modal":
-            base = "modal" if you else f"modal for {who}"
-        else:
-            base = "only you" if you else f"only {who}"
-        if delivery.deleted:
-            return base
-        if delivery.replaced:
-            return f"{base} · replaces the message"
-        if delivery.updated:
-            return f"{base} · updated"
-        return base
-
-    def note(self, text: str, *, style: str = "dim") -> None:
-        if not self.quiet:
-            self.console.print(Text(text, style=style))
-
-    def echo(self, line: str) -> None:
-        """Show a scripted command as if typed (stdin is not a terminal)."""
-        self.console.print(Text(f"{self.user.name}> ", style="bold") + Text(line))
-
-    # --- input -------------------------------------------------------------------------------
+    @user.setter
+    def user(self, person: Person) -> None:
+        self._user = person
+        self.printer.viewer = person
 
     async def execute(self, line: str) -> bool:
         """Run one input line; False means the user asked to quit."""
@@ -170,28 +88,26 @@ class Terminal:
             return True
         word, _, rest = line.partition(" ")
         rest = rest.strip()
-        lowered = word.lower()
-        if lowered in ("/quit", "/exit", "/q"):
+        command = word.lower()
+        if command in ("/quit", "/exit", "/q"):
             return False
-        if lowered in ("/help", "/?"):
-            self.console.print(HELP, markup=False, highlight=False)
-        elif lowered == "/exports":
+        if command in ("/help", "/?"):
+            self.printer.console.print(HELP, markup=False, highlight=False)
+        elif command == "/exports":
             await self.slash_command(rest)
-        elif lowered == "/as":
+        elif command == "/as":
             self.switch_user(rest)
-        elif lowered == "/wait":
+        elif command == "/wait":
             await self.wait(rest)
-        elif lowered == "/submit":
+        elif command == "/submit":
             await self.submit_modal(rest)
-        elif lowered == "/close":
+        elif command == "/close":
             await self.close_modal()
         elif word.startswith("!"):
             await self.press(word[1:], rest)
         elif word.startswith("/"):
-            self.note(
-                f"{word} is not a command here. Slack commands: /exports ...; demo commands: "
-                "/as, /submit, /close, /wait, /help, /quit.",
-                style="yellow",
+            self._warn(
+                f"{word} is not a command here. In Slack: /exports ...; demo: {_DEMO_COMMANDS}."
             )
         else:
             await self.direct_message(line)
@@ -202,17 +118,19 @@ class Terminal:
         for person in self.slack.people.values():
             if wanted in (person.name, person.id.lower(), person.email.lower()):
                 self.user = person
-                self.note(f"You are now {person.name} ({person.email}, Slack id {person.id}).")
+                self.printer.note(
+                    f"You are now {person.name} ({person.email}, Slack id {person.id})."
+                )
                 return
         names = ", ".join(p.name for p in self.slack.people.values())
-        shown = f"{name!r} is not" if name else "Say who to be; there is"
-        self.note(f"{shown} someone in this workspace. People: {names}.", style="yellow")
+        said = f"{name!r} is not" if name else "Say who to be; there is"
+        self._warn(f"{said} someone in this workspace. People: {names}.")
 
     async def wait(self, seconds: str) -> None:
         try:
             value = float(seconds)
         except ValueError:
-            self.note("/wait takes a number of seconds, e.g. /wait 5", style="yellow")
+            self._warn("/wait takes a number of seconds, e.g. /wait 5")
             return
         await asyncio.sleep(min(max(value, 0.0), 3600.0))
 
@@ -221,122 +139,88 @@ class Terminal:
     async def slash_command(
         self, text: str, *, user: Person | None = None, wait_up_to: float = REPLY_TIMEOUT
     ) -> None:
+        """``/exports text`` in the demo channel, as ``user`` (default: whoever you are)."""
         user = user or self.user
         response_id = f"cmd{next(self._ids)}"
-        target = ResponseTarget(user.id, self.channel)
-        form = {
-            "token": "demo-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "demo",
-            "channel_id": self.channel,
-            "channel_name": self.slack.channels.get(self.channel, ""),
-            "user_id": user.id,
-            "user_name": user.name,
-            "command": "/exports",
-            "text": text,
-            "api_app_id": APP_ID,
-            "is_enterprise_install": "false",
-            "response_url": self.slack.response_url(response_id, target),
-            "trigger_id": self.slack.new_trigger(user.id),
-        }
-        body = urlencode(form)
-        await self._send(body, "application/x-www-form-urlencoded", response_id, user, wait_up_to)
+        body = _requests.slash_command(
+            text,
+            user,
+            channel_id=self.channel,
+            channel_name=self.slack.channels.get(self.channel, ""),
+            response_url=self.slack.response_url(
+                response_id, ResponseTarget(user.id, self.channel)
+            ),
+            trigger_id=self.slack.new_trigger(user.id),
+        )
+        await self._send(body, user, response_id, wait_up_to)
 
     async def direct_message(self, text: str) -> None:
+        """``text`` written to the bot in your DM with it."""
         channel = self.slack.dm_channel(self.user.id)
         message = self.slack.record_user_message(channel, self.user.id, text)
-        event = {
-            "type": "message",
-            "channel": channel,
-            "channel_type": "im",
-            "user": self.user.id,
-            "text": text,
-            "ts": message["ts"],
-            "event_ts": message["ts"],
-            "team": TEAM_ID,
-        }
-        envelope = {
-            "token": "demo-verification-token",
-            "team_id": TEAM_ID,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-        }
-        await self._send(json.dumps(envelope), "application/json", None, self.user)
+        event_id = f"Ev{next(self._ids):08d}"
+        body = _requests.message_event(
+            text, self.user, channel_id=channel, ts=message["ts"], event_id=event_id
+        )
+        await self._send(body, self.user, None, REPLY_TIMEOUT, json_body=True)
 
-    async def press(self, number_text: str, rest: str) -> None:
+    async def press(self, number_text: str, answer: str) -> None:
+        """Click button ``[number]`` (after its confirm dialog, when ``answer`` is yes)."""
         try:
             number = int(number_text)
         except ValueError:
-            self.note("Press a button with its number, e.g. !1", style="yellow")
+            self._warn("Press a button by its number, e.g. !1")
             return
-        button = self._buttons.get(number)
+        button = self.printer.buttons.get(number)
         if button is None:
-            shown = f"up to {self._next_button - 1}" if self._next_button > 1 else "none yet"
-            self.note(f"There is no button [{number}] (buttons so far: {shown}).", style="yellow")
+            seen = f"1 to {self.printer.last_button}" if self.printer.buttons else "none yet"
+            self._warn(f"There is no button [{number}] (buttons so far: {seen}).")
             return
         message = button.message
-        private = message.kind in ("dm", "ephemeral", "modal")
-        if private and message.audience != self.user.id:
-            owner = self._name(message.audience)
-            self.note(
-                f"Button [{number}] is on a message only {owner} can see; /as {owner} to press it.",
-                style="yellow",
-            )
+        if message.kind != "channel" and message.audience != self.user.id:
+            owner = self.printer.name(message.audience)
+            self._warn(f"Button [{number}] is on a message only {owner} sees; /as {owner} first.")
             return
         confirm = button.element.get("confirm")
-        if confirm and rest.lower() not in ("y", "yes"):
+        if isinstance(confirm, dict) and answer.lower() not in ("y", "yes"):
             title = _text_of(confirm.get("title")) or "Are you sure?"
-            question = _text_of(confirm.get("text"))
-            self.note(f"{title} {question}".strip(), style="bold yellow")
-            self.note(f"Type !{number} yes to go ahead.", style="yellow")
+            self.printer.note(
+                f"{title} {_text_of(confirm.get('text'))}".strip(), style="bold yellow"
+            )
+            self._warn(f"Type !{number} yes to go ahead.")
             return
         await self._click(button)
 
     async def submit_modal(
         self, value: str, *, user: Person | None = None, wait_up_to: float = REPLY_TIMEOUT
     ) -> bool:
-        """Fill the open modal's first input with ``value`` and submit it; False if none is open."""
+        """Type ``value`` into the open modal's first field and submit it.
+
+        Returns True when the bot accepted it (False: no modal open, or errors shown in it).
+        """
         user = user or self.user
         modal = self.open_modal(user)
         if modal is None or modal.view is None:
-            self.note(
-                "No modal is open. Commands such as /exports connect open one.", style="yellow"
-            )
+            self._warn("No modal is open; /exports connect opens one.")
             return False
-        values: dict[str, dict[str, Any]] = {}
-        filled = False
-        for block in modal.view.get("blocks") or []:
-            element = block.get("element") if isinstance(block, dict) else None
-            if block.get("type") != "input" or not isinstance(element, dict):
-                continue
-            text = value if not filled else ""
-            filled = True
-            state = {"type": element.get("type", "plain_text_input"), "value": text}
-            values[str(block.get("block_id", ""))] = {str(element.get("action_id", "")): state}
-        payload = {
-            **self._interaction_base("view_submission", user),
-            "view": {**modal.view, "state": {"values": values}},
-        }
         self._closed.add(modal.ts)
-        await self._send_payload(payload, None, user, wait_up_to, view=modal)
-        return True
+        trigger = self.slack.new_trigger(user.id)
+        body = _requests.view_submission(modal.view, value, user, trigger_id=trigger)
+        await self._send(body, user, None, wait_up_to, view=modal)
+        return modal.ts in self._closed  # errors in the ack re-open it
 
     async def close_modal(self) -> None:
         modal = self.open_modal(self.user)
         if modal is None or modal.view is None:
-            self.note("No modal is open.", style="yellow")
+            self._warn("No modal is open.")
             return
         self._closed.add(modal.ts)
-        base = self._interaction_base("view_closed", self.user)
-        payload = {**base, "view": modal.view, "is_cleared": False}
-        await self._send_payload(payload, None, self.user)
-        self.note("(modal closed)")
-
-    # --- internals ---------------------------------------------------------------------------
+        trigger = self.slack.new_trigger(self.user.id)
+        body = _requests.interaction(
+            "view_closed", self.user, trigger, view=modal.view, is_cleared=False
+        )
+        await self._send(body, self.user, None, REPLY_TIMEOUT, expect_answer=False)
+        self.printer.note("(modal closed)")
 
     def open_modal(self, user: Person) -> Delivery | None:
         """The modal ``user`` has open (the newest one shown to them and not yet closed)."""
@@ -345,107 +229,55 @@ class Terminal:
                 return None if delivery.ts in self._closed else delivery
         return None
 
-    async def _click(self, button: _Button) -> None:
+    # --- internals ---------------------------------------------------------------------------
+
+    async def _click(self, button: Button) -> None:
         message = button.message
-        element = button.element
         response_id = f"act{next(self._ids)}"
-        action = {
-            "action_id": element.get("action_id", ""),
-            "block_id": element.get("block_id", "demo"),
-            "text": element.get("text", {"type": "plain_text", "text": ""}),
-            "value": element.get("value", ""),
-            "type": "button",
-            "action_ts": f"{time.time():.6f}",
-        }
-        payload = self._interaction_base("block_actions", self.user)
-        payload["actions"] = [action]
-        if message.kind == "modal" and message.view is not None:
-            payload["container"] = {"type": "view", "view_id": message.ts}
-            payload["view"] = message.view
-        else:
+        response_url = None
+        if message.kind != "modal":
             target = ResponseTarget(self.user.id, message.channel, message.ts)
-            payload["response_url"] = self.slack.response_url(response_id, target)
-            payload["channel"] = {"id": message.channel, "name": self._channel_name(message)}
-            payload["container"] = {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": message.channel,
-                "is_ephemeral": message.kind == "ephemeral",
-            }
-            if message.kind != "ephemeral":  # Slack leaves ephemeral messages out
-                payload["message"] = {
-                    "type": "message",
-                    "ts": message.ts,
-                    "user": BOT_USER_ID,
-                    "bot_id": BOT_ID,
-                    "text": message.text,
-                    "blocks": message.blocks,
-                }
-        await self._send_payload(payload, response_id, self.user)
-
-    def _interaction_base(self, kind: str, user: Person) -> dict[str, Any]:
-        return {
-            "type": kind,
-            "team": {"id": TEAM_ID, "domain": "demo"},
-            "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
-            "api_app_id": APP_ID,
-            "token": "demo-verification-token",
-            "trigger_id": self.slack.new_trigger(user.id),
-            "is_enterprise_install": False,
-        }
-
-    async def _send_payload(
-        self,
-        payload: dict[str, Any],
-        response_id: str | None,
-        user: Person,
-        wait_up_to: float = REPLY_TIMEOUT,
-        *,
-        view: Delivery | None = None,
-    ) -> None:
-        body = urlencode({"payload": json.dumps(payload)})
-        kind = "application/x-www-form-urlencoded"
-        await self._send(body, kind, response_id, user, wait_up_to, view=view)
+            response_url = self.slack.response_url(response_id, target)
+        body = _requests.block_actions(
+            button.element,
+            message,
+            self.user,
+            trigger_id=self.slack.new_trigger(self.user.id),
+            response_url=response_url,
+            channel_name=self.slack.channels.get(message.channel, "directmessage"),
+        )
+        await self._send(body, self.user, response_id, REPLY_TIMEOUT)
 
     async def _send(
         self,
         body: str,
-        content_type: str,
-        response_id: str | None,
         user: Person,
-        wait_up_to: float = REPLY_TIMEOUT,
+        response_id: str | None,
+        wait_up_to: float,
         *,
+        json_body: bool = False,
         view: Delivery | None = None,
+        expect_answer: bool = True,
     ) -> None:
         """POST a signed request, show any answer in the ack, then wait for the bot's replies."""
         since = len(self.slack.deliveries)
-        timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": str(
-                self._signer.generate_signature(timestamp=timestamp, body=body)
-            ),
-        }
         try:
-            ack = await self._http.post(self.events_url, content=body.encode(), headers=headers)
+            ack = await self.poster.post(body, json_body=json_body)
         except httpx.HTTPError as exc:
-            self.note(f"Could not reach the bot: {type(exc).__name__}", style="bold red")
+            self.printer.note(f"Could not reach the bot: {type(exc).__name__}", style="bold red")
             return
         if ack.status_code != 200:
-            self.note(
-                f"The bot answered HTTP {ack.status_code}: {ack.text[:200]}", style="bold red"
-            )
+            problem = f"The bot answered HTTP {ack.status_code}: {ack.text[:200]}"
+            self.printer.note(problem, style="bold red")
             return
         answered = self._show_ack(ack, user, view)
-        await self._settle(since, response_id, user, wait_up_to, answered=answered)
+        if expect_answer:
+            await self._settle(since, response_id, user, wait_up_to, answered=answered)
 
     def _show_ack(self, ack: httpx.Response, user: Person, view: Delivery | None) -> bool:
-        """Show what the bot put in the HTTP ack itself (an immediate reply, modal errors)."""
-        if not ack.content:
-            return False
+        """Show what the bot put in the HTTP ack itself (a reply, a modal's errors or update)."""
         try:
-            body = ack.json()
+            body = ack.json() if ack.content else None
         except ValueError:
             body = {"text": ack.text}
         if not isinstance(body, dict):
@@ -453,43 +285,42 @@ class Terminal:
         action = body.get("response_action")
         if action == "errors" and isinstance(body.get("errors"), dict):
             for problem in body["errors"].values():
-                self.note(f"modal: {problem}", style="bold yellow")
+                self.printer.note(f"modal: {problem}", style="bold yellow")
             if view is not None:
-                self._closed.discard(view.ts)  # still open: fix and /submit again
+                self._closed.discard(view.ts)  # still open: fix it and /submit again
             return True
         if action in ("update", "push") and isinstance(body.get("view"), dict):
-            new_view = {**body["view"], "id": view.ts if view else "V0"}
-            self.show(
-                Delivery(
-                    seq=0,
-                    kind="modal",
-                    channel="",
-                    audience=user.id,
-                    ts=new_view["id"],
-                    text=_text_of(new_view.get("title")),
-                    blocks=new_view.get("blocks") or [],
-                    view=new_view,
-                    updated=True,
-                )
+            shown = {**body["view"], "id": self.slack.next_ts()}
+            self._show_local(
+                "modal", user, shown, _text_of(shown.get("title")), shown.get("blocks")
             )
             return True
-        if action == "clear" or (view is not None and not body.get("text")):
-            return False
-        if body.get("text") or body.get("blocks"):
-            ts = self.slack.next_ts()
-            self.show(
-                Delivery(
-                    seq=0,
-                    kind="ephemeral",
-                    channel=self.channel,
-                    audience=user.id,
-                    ts=ts,
-                    text=str(body.get("text", "")),
-                    blocks=list(body.get("blocks") or []),
-                )
-            )
+        if action is None and (body.get("text") or body.get("blocks")):
+            self._show_local("ephemeral", user, None, str(body.get("text", "")), body.get("blocks"))
             return True
         return False
+
+    def _show_local(
+        self,
+        kind: Any,
+        user: Person,
+        view: dict[str, Any] | None,
+        text: str,
+        blocks: Any,
+    ) -> None:
+        """Show an answer that came in the ack rather than through the Web API."""
+        delivery = Delivery(
+            seq=0,
+            kind=kind,
+            channel=self.channel if kind != "modal" else "",
+            audience=user.id,
+            ts=view["id"] if view else self.slack.next_ts(),
+            text=text,
+            blocks=list(blocks) if isinstance(blocks, list) else [],
+            view=view,
+        )
+        self.slack.deliveries.append(delivery)  # so /submit finds an updated modal
+        self.printer.show(delivery)
 
     async def _settle(
         self,
@@ -503,19 +334,19 @@ class Terminal:
         """Wait for the bot's reply to this request, then for it to go quiet."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_up_to
-        seen = since
 
         def related(d: Delivery) -> bool:
-            return (response_id is not None and d.response_id == response_id) or (
-                d.audience == user.id
+            return d.audience == user.id or (
+                response_id is not None and d.response_id == response_id
             )
 
         while not answered and loop.time() < deadline:
             await asyncio.sleep(0.02)
             answered = any(related(d) for d in self.slack.deliveries[since:])
         if not answered:
-            self.note(f"(no answer from the bot within {wait_up_to:g} s)", style="yellow")
+            self._warn(f"(no answer from the bot within {wait_up_to:g} s)")
             return
+        seen = len(self.slack.deliveries)
         quiet_since = loop.time()
         limit = loop.time() + 3.0
         while loop.time() - quiet_since < QUIET and loop.time() < limit:
@@ -524,33 +355,8 @@ class Terminal:
                 seen = len(self.slack.deliveries)
                 quiet_since = loop.time()
 
-    def _summary(self, delivery: Delivery) -> Text:
-        lines = self._renderer.render(delivery.blocks, delivery.text, first_button=0).lines
-        first = next((line.plain.strip() for line in lines if line.plain.strip()), "")
-        room = max(20, self.console.width - len(self.label(delivery)) - 30)
-        shown = first if len(first) <= room else first[: room - 1] + "…"
-        hint = f"  (/as {self._name(delivery.audience)} to read it)"
-        return Text(shown, style="dim") + Text(hint, style="dim italic")
-
-    def _names(self) -> dict[str, str]:
-        names = {person.id: person.name for person in self.slack.people.values()}
-        names.update(self.slack.channels)
-        names[BOT_USER_ID] = "exports-bot"
-        return names
-
-    def _name(self, user_id: str | None) -> str:
-        person = self.slack.people.get(user_id or "")
-        return person.name if person else (user_id or "someone")
-
-    def _channel_name(self, message: Delivery) -> str:
-        return self.slack.channels.get(message.channel, "directmessage")
-
-    def _label_style(self, delivery: Delivery) -> str:
-        return {
-            "channel": "bold white on blue",
-            "dm": "bold white on magenta",
-            "modal": "bold black on cyan",
-        }.get(delivery.kind, "bold black on yellow")
+    def _warn(self, text: str) -> None:
+        self.printer.note(text, style="yellow")
 
 
 def _text_of(obj: Any) -> str:

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.demo._slack import Person
+from bot.demo._workspace import Person
 from bot.simulator import ScaledClock, Simulator
 
 __all__ = ["DEMO_CHANNEL", "DEMO_CHANNEL_NAME", "PEOPLE", "Activity", "DemoWorld"]
