@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,8 +74,16 @@ async def test_ping_reports_a_dead_database_as_false(tmp_path: Path) -> None:
             leftover.unlink()
         path.parent.rmdir()
         assert await store.ping() is False
+        path.parent.mkdir()
+        assert await store.ping() is True  # the next ping after it's back recovers
     finally:
         await store.close()
+    # Closed means closed: no SQLite worker thread is left behind (the failed connection's
+    # included, which would otherwise report to an event loop that is gone).
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=10)
+            assert not thread.is_alive()
 
 
 async def test_sqlite_creates_the_directory_and_uses_wal(tmp_path: Path) -> None:

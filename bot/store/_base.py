@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -49,6 +50,9 @@ class StoreBase:
         self._engine = engine
         self.dialect = dialect
         self._clock = clock
+        # SQLite has one writer at a time: writers of this process queue here instead of
+        # polling the file lock (the busy timeout is left for other processes).
+        self._sqlite_writer = asyncio.Lock() if dialect == "sqlite" else None
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
@@ -66,9 +70,12 @@ class StoreBase:
         busy timeout) before the first read, so a read-then-write can't fail half-way when
         another connection wrote in between.
         """
-        async with self._engine.begin() as conn:
-            if self.dialect == "sqlite":
-                await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if self._sqlite_writer is None:
+            async with self._engine.begin() as conn:
+                yield conn
+            return
+        async with self._sqlite_writer, self._engine.begin() as conn:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
 
     def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:

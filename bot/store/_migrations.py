@@ -2,8 +2,9 @@
 
 A fresh database gets ``create_all`` and is stamped with every migration's version. An
 existing one gets the migrations newer than its highest ``schema_version`` row, then
-``create_all`` for tables added since. To change a table: edit ``_schema.py`` and append a
-:class:`Migration` that brings an existing database to the same shape (e.g. ADD COLUMN).
+``create_all`` for tables added since; one that is up to date costs two queries.
+To change a table: edit ``_schema.py`` and append a :class:`Migration` that brings an
+existing database to the same shape (e.g. ADD COLUMN).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def migrate(conn: Connection, now: datetime) -> int:
         pending = [m for m in MIGRATIONS if m.version > current]
         for migration in pending:
             migration.apply(conn)
-        METADATA.create_all(conn, checkfirst=True)
+        if pending:
+            METADATA.create_all(conn, checkfirst=True)
     if pending:
         conn.execute(
             insert(schema_version),
