@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import Connection, insert, select, text
 
 from bot.peaka import Status
 from bot.store import (
@@ -16,7 +16,9 @@ from bot.store import (
     SchemaVersionError,
     Store,
     StoreConnectionError,
+    default_database_url,
 )
+from bot.store._migrations import MIGRATIONS, Migration, migrate
 from bot.store._schema import schema_version
 from tests.store_fixtures import Backend, run_on_postgres
 
@@ -35,6 +37,25 @@ async def test_schema_is_stamped_and_reopening_changes_nothing(store_backend: Ba
     assert again == versions
     assert [s.project_id for s in await second.list_subscriptions()] == ["p1"]
     assert first.dialect == second.dialect == store_backend.name
+
+
+async def test_a_later_migration_is_applied_once(store_backend: Backend) -> None:
+    store = await store_backend.open()
+    await store.subscribe("C1", "p1", ["FAILED"], "U1")
+
+    def add_note_column(conn: Connection) -> None:
+        conn.execute(text("ALTER TABLE subscriptions ADD COLUMN note TEXT"))
+
+    later = (*MIGRATIONS, Migration(LATEST_VERSION + 1, "subscription notes", add_note_column))
+    for _ in range(2):  # the second run finds nothing to do
+        async with store.engine.begin() as conn:
+            version = await conn.run_sync(migrate, store_backend.clock.now(), later)
+        assert version == LATEST_VERSION + 1
+    async with store.engine.connect() as conn:
+        notes = list(await conn.scalars(text("SELECT note FROM subscriptions")))
+        versions = list(await conn.scalars(select(schema_version.c.version)))
+    assert notes == [None]  # the column exists, the row survived
+    assert versions == list(range(1, LATEST_VERSION + 2))
 
 
 async def test_a_newer_schema_is_refused(store_backend: Backend) -> None:
@@ -58,6 +79,15 @@ async def test_concurrent_first_opens_create_the_schema_once(store_backend: Back
     async with stores[0].engine.connect() as conn:
         rows = list(await conn.scalars(select(schema_version.c.version)))
     assert rows == list(range(1, LATEST_VERSION + 1))
+
+
+async def test_default_url_creates_the_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    async with await Store.open(default_database_url()) as store:
+        await store.subscribe("C1", "p1", ["FAILED"], "U1")
+    assert (tmp_path / "data" / "exports-bot.sqlite3").is_file()
 
 
 async def test_ping(state_store: Store) -> None:

@@ -9,7 +9,7 @@ existing database to the same shape (e.g. ADD COLUMN).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,24 +36,26 @@ MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial tables", _initial),)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
-def migrate(conn: Connection, now: datetime) -> int:
+def migrate(conn: Connection, now: datetime, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Bring the schema up to date inside the caller's transaction; returns the version.
 
     The caller serializes this between processes (advisory lock / BEGIN IMMEDIATE).
+    ``migrations``: ordered by version; tests pass their own list.
     """
+    latest = migrations[-1].version
     schema_version.create(conn, checkfirst=True)
     applied = set(conn.scalars(select(schema_version.c.version)))
     current = max(applied, default=0)
-    if current > LATEST_VERSION:
+    if current > latest:
         raise SchemaVersionError(
             f"the database schema is at version {current}, newer than this bot knows "
-            f"({LATEST_VERSION}); upgrade the bot or point DATABASE_URL at another database"
+            f"({latest}); upgrade the bot or point DATABASE_URL at another database"
         )
     if not applied:
         METADATA.create_all(conn, checkfirst=True)
-        pending = list(MIGRATIONS)
+        pending = list(migrations)
     else:
-        pending = [m for m in MIGRATIONS if m.version > current]
+        pending = [m for m in migrations if m.version > current]
         for migration in pending:
             migration.apply(conn)
         if pending:
@@ -63,4 +65,4 @@ def migrate(conn: Connection, now: datetime) -> int:
             insert(schema_version),
             [{"version": m.version, "applied_at": now} for m in pending],
         )
-    return LATEST_VERSION
+    return latest
