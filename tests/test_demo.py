@@ -9,6 +9,8 @@ The renderer tests check the Block Kit -> terminal rendering directly (it is pur
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import queue
 import re
@@ -23,6 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.cli_demo import add_demo_command
+from bot.demo import DemoOptions, run_demo
 from bot.demo._render import BlockRenderer, mrkdwn_text
 from bot.simulator import ROW_LIMIT_ERROR, TRINO_ERRORS
 
@@ -189,9 +193,10 @@ def test_subscribe_failed_prints_a_channel_alert(start_demo: type[Demo]) -> None
     demo.close_input()
     confirmed = demo.expect(r"^\[only you\]$", within=30)
     alert = demo.expect(r"^\[#exports-alerts\]$", after=confirmed, within=25)
-    body = "\n".join(demo.lines[alert : alert + 8])
-    assert "Failed" in body or "failed" in body, demo.transcript()
-    assert _UUID.search(body), demo.transcript()
+    end = demo.expect(r"^$", after=alert, within=10)  # a blank line ends every message
+    body = "\n".join(demo.lines[alert:end])
+    assert "Failed" in body and "│" in body, body  # the card, with its error in a code block
+    assert _UUID.search(body), body
     demo.proc.terminate()  # SIGTERM ends the --for window early, cleanly
     assert demo.finish(within=30) == 0, demo.stderr
 
@@ -222,30 +227,49 @@ def test_link_dm_carries_a_url_that_downloads(start_demo: type[Demo]) -> None:
             assert demo.label_of(i).startswith("DM"), demo.transcript()
 
 
-def test_help_explains_commands_buttons_labels_and_options() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+def _demo_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exports-bot")
+    add_demo_command(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_help_explains_commands_buttons_labels_and_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _demo_parser().parse_args(["demo", "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
     for words in ("/exports failed", "/as", "!N", "#exports-alerts", "DM", "only you", "--for",
-                  "--speed", "stdin"):  # fmt: skip
-        assert words in result.stdout, (words, result.stdout)
+                  "--speed", "stdin", "link ID"):  # fmt: skip
+        assert words in shown, (words, shown)
 
 
-def test_bad_options_are_refused_clearly() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo", "--speed", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert "--speed" in result.stderr and "greater than 0" in result.stderr
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--speed", "0"], "greater than 0"),
+        (["--speed", "fast"], "'fast' is not a number"),
+        (["--for", "-1"], "must be 0 or more"),
+        (["--for", "nan"], "not a finite number"),
+    ],
+)
+def test_bad_options_are_refused_clearly(
+    args: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _demo_parser().parse_args(["demo", *args])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert args[0] in error and problem in error, error
+
+
+def test_an_unknown_person_is_refused_before_anything_starts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_demo(DemoOptions(user="zed"), stdin=io.StringIO("")) == 2
+    error = capsys.readouterr().err
+    assert "'zed'" in error and "ana, ben, cy, dee" in error, error
 
 
 # ---------------------------------------------------------------------------
