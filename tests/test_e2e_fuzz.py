@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.core.blocks import MAX_BUTTON_VALUE
+from bot.core.button_values import (
+    OlderPage,
+    decode_job_value,
+    decode_older_value,
+    encode_older_value,
+)
+from bot.core.command_types import ListJobs
 from bot.core.statuses import STATUS_WORDS
 from bot.core.usage import USAGE
 from bot.handlers import CommandContext
 from bot.listeners.commands.exports import run_command
+from bot.peaka import PageCursor, Status
 from tests.conftest import BotServer, RunningSimulator
 from tests.e2e_support import assert_no_special_tokens, assert_well_formed, run
 from tests.slack_requests import SignedSlack
@@ -144,3 +154,41 @@ async def test_a_sample_of_arbitrary_texts_over_signed_http(
         batch = list(enumerate(texts))[start : start + 25]
         await asyncio.gather(*(one(t, USERS[n % len(USERS)]) for n, t in batch))
     assert_no_special_tokens(slack.all_request_bodies())
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(max_size=300),
+        st.dictionaries(
+            st.sampled_from(["v", "p", "s", "l", "c", "m", "sh", "j"]),
+            st.one_of(st.integers(-5, 300), st.text(max_size=20), st.none(), st.booleans()),
+        ).map(json.dumps),
+    )
+)
+def test_any_button_value_decodes_or_says_why(value: str) -> None:
+    for decode in (decode_older_value, decode_job_value):
+        try:
+            decode(value)
+        except ValueError as exc:
+            assert str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    statuses=st.sets(st.sampled_from(list(Status)), min_size=1),
+    project=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", fullmatch=True),
+    limit=st.integers(1, 16),
+    mine=st.sampled_from([None, "U0ANA", "W123ABC"]),
+    share=st.booleans(),
+    seen=st.lists(st.uuids().map(str), max_size=80),
+)
+def test_older_values_round_trip_within_slack_limits(
+    statuses: set[Status], project: str, limit: int, mine: str | None, share: bool, seen: list[str]
+) -> None:
+    cursor = PageCursor("2026-06-10T12:00:00.000001Z", tuple(seen)).encode()
+    query = ListJobs(frozenset(statuses), project, limit, mine is not None, share)
+    value = encode_older_value(OlderPage(query, cursor, mine))
+    assert value is not None
+    assert len(value) <= MAX_BUTTON_VALUE
+    assert decode_older_value(value) == OlderPage(query, cursor, mine)

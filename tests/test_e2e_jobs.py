@@ -171,18 +171,6 @@ async def test_cancel_after_the_job_finished_on_its_own(
     assert simulator.sim.job_status(job.id) == "SUCCEEDED"
 
 
-async def test_download_link_button_says_coming_soon(
-    signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator
-) -> None:
-    listing = (await run(signed, slack, "succeeded limit 1")).post
-    link = button(listing, ACTION_LINK)
-    assert link is not None
-    reply = (await click(signed, slack, link)).post
-    assert "coming soon" in reply.text
-    assert reply.response_type == "ephemeral"
-    assert not reply.replace_original
-
-
 async def test_injected_text_pings_nobody(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator
 ) -> None:
@@ -225,3 +213,20 @@ async def test_injected_text_pings_nobody(
         assert "<#C0GENERAL>" not in text
     # Nothing the bot sent anywhere (replies, Web API calls) carries a special token.
     assert_no_special_tokens(slack.all_request_bodies())
+
+
+async def test_forged_or_stale_button_clicks_are_refused(
+    signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator
+) -> None:
+    listing = (await run(signed, slack, "active")).post
+    cancel = button(listing, ACTION_CANCEL)
+    assert cancel is not None
+    simulator.sim.reset_counters()
+    action = {"action_id": ACTION_CANCEL, "value": cancel["value"]}
+    for forgery in ({"wrong_secret": True}, {"stale": True}, {"unsigned": True}):
+        response = await signed.block_actions(
+            [action], response_url=slack.response_url("forged"), **forgery
+        )
+        assert response.status_code == 401, forgery
+    assert simulator.sim.counters["cancelExport"] == 0
+    assert not slack.responses("forged")

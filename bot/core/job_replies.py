@@ -1,7 +1,7 @@
 """Replies about one job or one page of jobs that ``bot.core.cards``/``messages`` lack.
 
 Show, cancel and paging answers: a full card with a lead line, "no such export", "nothing
-to cancel", a stale Older button, an empty older page, and the link placeholder. Pure: data
+to cancel", a stale button, an empty older page, and `mine` without an e-mail. Pure: data
 in, a :class:`~bot.core.blocks.Reply` out, every API- or user-derived text escaped.
 """
 
@@ -31,7 +31,6 @@ __all__ = [
     "render_cancel_outcome",
     "render_job_not_found",
     "render_job_reply",
-    "render_link_coming_soon",
     "render_mine_unavailable",
     "render_no_older",
     "render_stale_button",
@@ -186,12 +185,3 @@ def render_mine_unavailable() -> Reply:
         "or ask an admin to check the app has the `users:read.email` scope."
     )
     return Reply(text="I can't see your e-mail address in Slack.", blocks=[section(text)])
-
-
-def render_link_coming_soon(job_id: str) -> Reply:
-    """The "Get download link" button before download links land."""
-    text = (
-        f":package: Download links for export {inline_code(job_id, 60)} are coming soon: "
-        "the bot will DM them to the person who started the export."
-    )
-    return Reply(text="Download links are coming soon.", blocks=[section(text)])
