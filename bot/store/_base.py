@@ -45,11 +45,13 @@ class StoreBase:
     _engine: AsyncEngine
     _clock: Clock
     dialect: Dialect
+    url: str  # normalized, password masked
 
-    def __init__(self, engine: AsyncEngine, dialect: Dialect, clock: Clock) -> None:
+    def __init__(self, engine: AsyncEngine, dialect: Dialect, clock: Clock, url: str) -> None:
         self._engine = engine
         self.dialect = dialect
         self._clock = clock
+        self.url = url
         # SQLite has one writer at a time: writers of this process queue here instead of
         # polling the file lock (the busy timeout is left for other processes).
         self._sqlite_writer = asyncio.Lock() if dialect == "sqlite" else None

@@ -43,8 +43,6 @@ class Store(
     transaction. Datetimes in and out are timezone-aware UTC (naive ones are refused).
     """
 
-    url: str  # normalized, password masked
-
     @classmethod
     async def open(
         cls,
@@ -70,8 +68,7 @@ class Store(
         if path is not None:
             _make_parent(path, shown)
         engine = build_engine(normalized, schema=schema, busy_timeout=busy_timeout)
-        store = cls(engine, dialect, clock or system_clock)
-        store.url = shown
+        store = cls(engine, dialect, clock or system_clock, shown)
         try:
             await store._migrate(schema)
         except StoreError:
