@@ -21,13 +21,18 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from rich.console import Console
 
 from bot.cli_demo import add_demo_command
 from bot.demo import DemoOptions, run_demo
+from bot.demo._output import Printer
 from bot.demo._render import BlockRenderer, mrkdwn_text
+from bot.demo._workspace import Delivery, Kind
+from bot.demo._world import PEOPLE
 from bot.simulator import ROW_LIMIT_ERROR, TRINO_ERRORS
 
 pytestmark = pytest.mark.slow
@@ -364,3 +369,45 @@ def test_long_text_wraps_but_a_line_with_a_url_never_breaks() -> None:
 def test_a_message_without_blocks_shows_its_text() -> None:
     rendered = BlockRenderer({}).render([], "Sent you a *DM*")
     assert [line.plain for line in rendered.lines] == ["  Sent you a DM"]
+
+
+def _printer(width: int = 80) -> tuple[Printer, io.StringIO]:
+    out = io.StringIO()
+    console = Console(file=out, width=width, highlight=False, color_system=None)
+    people = {p.id: p for p in PEOPLE}
+    printer = Printer(console, people, {"C0EXPORTS": "exports-alerts"}, now=_fixed_now)
+    printer.viewer = PEOPLE[0]  # ana
+    return printer, out
+
+
+def _delivery(kind: Kind, audience: str | None, text: str, **extra: Any) -> Delivery:
+    return Delivery(
+        seq=1, kind=kind, channel="C0EXPORTS", audience=audience, ts="1.000001", text=text, **extra
+    )
+
+
+def test_labels_say_who_saw_each_message_and_others_dms_stay_one_line() -> None:
+    printer, out = _printer()
+    printer.show(_delivery("channel", None, "*Export failed*"))
+    printer.show(_delivery("dm", "U0ANA", "Your links"))
+    printer.show(_delivery("ephemeral", "U0ANA", "Only for you", replaced=True))
+    printer.show(_delivery("dm", "U0BEN", "Ben's links\nsecond line"))
+    printer.show(_delivery("dm", "U0ANA", "Refreshed", updated=True))
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["[#exports-alerts]", "  Export failed"]
+    assert "[DM]" in lines and "  Your links" in lines
+    assert "[only you · replaces the message]" in lines
+    assert "[DM to ben] Ben's links  (/as ben to read it)" in lines
+    assert "second line" not in out.getvalue()
+    assert "[DM · updated]" in lines
+
+
+def test_buttons_are_numbered_across_messages_in_the_order_shown() -> None:
+    printer, out = _printer()
+    button = {"type": "button", "action_id": "x", "text": {"type": "plain_text", "text": "Go"}}
+    blocks = [{"type": "actions", "elements": [button, {**button, "action_id": "y"}]}]
+    printer.show(_delivery("ephemeral", "U0ANA", "first", blocks=blocks))
+    printer.show(_delivery("channel", None, "second", blocks=blocks))
+    assert "  [1] Go  [2] Go" in out.getvalue() and "  [3] Go  [4] Go" in out.getvalue()
+    assert [printer.buttons[n].element["action_id"] for n in (1, 2, 3, 4)] == ["x", "y", "x", "y"]
+    assert printer.buttons[3].message.kind == "channel"

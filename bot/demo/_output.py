@@ -76,8 +76,12 @@ class Printer:
         elif delivery.deleted:
             self.console.print(header, Text("(message deleted)", style="dim"))
         else:
+            blocks = delivery.blocks
+            if delivery.kind == "modal" and delivery.text:  # the modal's title
+                blocks = [{"type": "header", "text": {"type": "plain_text", "text": delivery.text}}]
+                blocks += delivery.blocks
             rendered = self._renderer.render(
-                delivery.blocks, delivery.text, first_button=self.last_button + 1
+                blocks, delivery.text, first_button=self.last_button + 1
             )
             for element in rendered.buttons:
                 self.buttons[self.last_button + 1] = Button(element, delivery)
@@ -85,7 +89,7 @@ class Printer:
             for line in rendered.lines:
                 self.console.print(line, soft_wrap=True)
             if delivery.kind == "modal":
-                self.note("  /submit TEXT submits this modal, /close dismisses it")
+                self.note("  " + _modal_hint(delivery.view or {}))
         self.console.print()
         if self.prompt is not None:
             self.console.print(self.prompt, end="")
@@ -135,3 +139,12 @@ class Printer:
         shown = first if len(first) <= room else first[: room - 1] + "…"
         hint = f"  (/as {self.name(delivery.audience)} to read it)"
         return Text(shown, style="dim") + Text(hint, style="dim italic")
+
+
+def _modal_hint(view: dict[str, Any]) -> str:
+    """How to use a modal's Submit and Close buttons from the terminal."""
+    close = (view.get("close") or {}).get("text") or "Close"
+    if not view.get("submit"):
+        return f"/close dismisses this modal ({close})"
+    submit = (view.get("submit") or {}).get("text") or "Submit"
+    return f"/submit TEXT fills in and submits this modal ({submit}), /close dismisses it ({close})"

@@ -210,16 +210,18 @@ class Terminal:
         return modal.ts in self._closed  # errors in the ack re-open it
 
     async def close_modal(self) -> None:
+        """Dismiss the open modal; Slack tells the app only if the view asked for it."""
         modal = self.open_modal(self.user)
         if modal is None or modal.view is None:
             self._warn("No modal is open.")
             return
         self._closed.add(modal.ts)
-        trigger = self.slack.new_trigger(self.user.id)
-        body = _requests.interaction(
-            "view_closed", self.user, trigger, view=modal.view, is_cleared=False
-        )
-        await self._send(body, self.user, None, REPLY_TIMEOUT, expect_answer=False)
+        if modal.view.get("notify_on_close"):
+            trigger = self.slack.new_trigger(self.user.id)
+            body = _requests.interaction(
+                "view_closed", self.user, trigger, view=modal.view, is_cleared=False
+            )
+            await self._send(body, self.user, None, REPLY_TIMEOUT, expect_answer=False)
         self.printer.note("(modal closed)")
 
     def open_modal(self, user: Person) -> Delivery | None:
@@ -291,9 +293,8 @@ class Terminal:
             return True
         if action in ("update", "push") and isinstance(body.get("view"), dict):
             shown = {**body["view"], "id": self.slack.next_ts()}
-            self._show_local(
-                "modal", user, shown, _text_of(shown.get("title")), shown.get("blocks")
-            )
+            title = _text_of(shown.get("title"))
+            self._show_local("modal", user, shown, title, shown.get("blocks"), updated=True)
             return True
         if action is None and (body.get("text") or body.get("blocks")):
             self._show_local("ephemeral", user, None, str(body.get("text", "")), body.get("blocks"))
@@ -307,6 +308,8 @@ class Terminal:
         view: dict[str, Any] | None,
         text: str,
         blocks: Any,
+        *,
+        updated: bool = False,
     ) -> None:
         """Show an answer that came in the ack rather than through the Web API."""
         delivery = Delivery(
@@ -318,6 +321,7 @@ class Terminal:
             text=text,
             blocks=list(blocks) if isinstance(blocks, list) else [],
             view=view,
+            updated=updated,
         )
         self.slack.deliveries.append(delivery)  # so /submit finds an updated modal
         self.printer.show(delivery)
