@@ -80,11 +80,13 @@ async def test_show_in_another_project(
 
 async def test_unknown_and_malformed_export_ids(signed: SignedSlack, slack: SlackStandIn) -> None:
     unknown = str(uuid.uuid4())
+    assert unknown != ID_EXAMPLE
     for verb in ("show", "cancel"):
         reply = (await run(signed, slack, f"{verb} {unknown}")).post
         assert reply.response_type == "ephemeral"
         assert f"There is no export {unknown}" in reply.text
         assert ID_EXAMPLE in all_text(reply)  # what a valid id looks like
+        assert f"/exports {verb} ID [project ALIAS|ID]" in all_text(reply)
     partial = (await run(signed, slack, "show 4c9fcb44")).post
     assert "part of an export id" in all_text(partial)
     junk = (await run(signed, slack, "cancel not-an-id")).post

@@ -90,7 +90,7 @@ def render_job_reply(
     )
 
 
-def render_job_not_found(job_id: str, project_label: str) -> Reply:
+def render_job_not_found(job_id: str, project_label: str, verb: str = "show") -> Reply:
     """No such export in this project: what a valid id looks like and where to find one."""
     ref = inline_code(job_id, 60)
     label = _label(project_label)
@@ -103,7 +103,7 @@ def render_job_not_found(job_id: str, project_label: str) -> Reply:
         text=_fallback(f"There is no export {escape_truncated(job_id, 60)} in {label}."),
         blocks=[
             section(text),
-            context(f"`{COMMAND} show ID [project ALIAS|ID]` · `{COMMAND} help projects`"),
+            context(f"`{COMMAND} {verb} ID [project ALIAS|ID]` · `{COMMAND} help projects`"),
         ],
     )
 

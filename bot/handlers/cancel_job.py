@@ -47,7 +47,7 @@ async def cancel_reply(services: Services, project_id: str, job_id: str, user_id
         else:
             happened = "already_finished"
     except NotFoundError:
-        return Outcome(render_job_not_found(job_id, label), ok=False)
+        return Outcome(render_job_not_found(job_id, label, verb="cancel"), ok=False)
     except PeakaError as exc:
         return Outcome(failure_reply(exc, "cancel"), ok=False)
     reply = render_cancel_outcome(
