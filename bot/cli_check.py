@@ -65,9 +65,7 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         ("Slack auth.test", lambda: _check_slack(settings)),
     ]
     for project in settings.projects.all:
-        checks.append(
-            (f"Peaka project {project.label}", lambda p=project.id: _check_peaka(settings, p))
-        )
+        checks.append((f"Peaka project {project.label}", _peaka_check(settings, project.id)))
     checks.append(("database", lambda: _check_database(settings)))
     if settings.linking_enabled:
         checks.append(("BOT_ENCRYPTION_KEY", lambda: _check_encryption_key(settings)))
@@ -91,6 +89,10 @@ async def _check_slack(settings: Settings) -> str:
     finally:
         await client.session.close() if client.session else None
     return f"bot {response.get('user', '?')} in workspace {response.get('team', '?')}"
+
+
+def _peaka_check(settings: Settings, project_id: str) -> Callable[[], Awaitable[str]]:
+    return lambda: _check_peaka(settings, project_id)
 
 
 async def _check_peaka(settings: Settings, project_id: str) -> str:

@@ -11,7 +11,6 @@ requests, no new poll cycles, in-flight listener work finishes, then Peaka clien
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from bot.app import Services, build_app
 from bot.links import check_linking_settings
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
+from bot.store import Store
 
 __all__ = [
     "EVENTS_PATH",
@@ -234,18 +234,9 @@ async def _quietly(what: str, step: Any) -> None:
         log.warning("%s failed", what, exc_info=True)
 
 
-async def _open_store(settings: Settings) -> Any:
-    """The store for DATABASE_URL, via ``bot.store.open_store`` once that module exists."""
-    try:
-        store_module = importlib.import_module("bot.store")
-    except ImportError:
-        log.warning("bot.store is not available; running without a database")
-        return None
-    open_store = getattr(store_module, "open_store", None)
-    if open_store is None:
-        log.warning("bot.store has no open_store(); running without a database")
-        return None
-    return await open_store(settings.database_url)
+async def _open_store(settings: Settings) -> Store:
+    """The store for DATABASE_URL, schema created or migrated on the way."""
+    return await Store.open(settings.database_url)
 
 
 async def _slack_events(request: web.Request) -> web.Response:
