@@ -21,10 +21,11 @@ from pydantic_settings import (
 )
 
 from bot.core.projects import ProjectDirectory
+from bot.store import normalize_database_url
 
 __all__ = ["DEFAULT_DATABASE_URL", "Settings", "SettingsError", "load_settings"]
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/exports-bot.db"
+DEFAULT_DATABASE_URL = "sqlite:///data/exports-bot.sqlite3"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -41,8 +42,8 @@ _EXPECTED: dict[str, str] = {
     "the first is the default, e.g. sales=mtKDhe1U,ops=Qx81bb2T",
     "PORT": "a TCP port number from 0 to 65535 (default 3000)",
     "HOST": "an address to bind, e.g. 0.0.0.0 (default) or 127.0.0.1",
-    "DATABASE_URL": f"an SQLAlchemy async URL, e.g. {DEFAULT_DATABASE_URL} "
-    "or postgresql+asyncpg://user:pass@host/db",
+    "DATABASE_URL": f"a database URL, e.g. {DEFAULT_DATABASE_URL} (the default) "
+    "or postgresql://user:pass@host/db",
     "POLL_INTERVAL": "seconds between poll cycles, a number greater than 0 (default 30)",
     "EXPORTS_ADMINS": "comma-separated Slack user ids such as U012ABCDEF (optional)",
     "BOT_ENCRYPTION_KEY": "a Fernet key (44 url-safe base64 characters) for stored user keys",
@@ -165,8 +166,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: str) -> str:
-        if "://" not in value:
-            raise ValueError("is not a URL")
+        normalize_database_url(value)  # its ValueError lists the accepted forms, never a password
         return value
 
     @field_validator("exports_admins")
