@@ -216,7 +216,8 @@ def test_link_dm_carries_a_url_that_downloads(start_demo: type[Demo]) -> None:
     job_id = match.group(0)
 
     demo.send(f"link {job_id}")
-    found = demo.expect(_DOWNLOAD, after=card, within=20)
+    # This job's link (proactive DMs about other jobs may arrive in between).
+    found = demo.expect(f"/files/{job_id}/", after=card, within=20)
     assert demo.label_of(found) == "DM"
     url_match = _DOWNLOAD.search(demo.lines[found])
     assert url_match is not None

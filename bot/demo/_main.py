@@ -111,7 +111,7 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    with tempfile.TemporaryDirectory(prefix="exports-bot-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="exports-bot-demo-", ignore_cleanup_errors=True) as tmp:
         async with (
             SimulatorServer(world.sim) as sim_server,
             DemoSlack(token, list(PEOPLE), channels, printer.show) as slack,
@@ -219,8 +219,12 @@ async def _session(
             break
         if not interactive and line.strip():
             terminal.printer.echo(terminal.user, line.rstrip("\n"))
-        if not await terminal.execute(line):
-            return
+        try:
+            if not await terminal.execute(line):
+                return
+        except Exception as exc:  # a demo bug must not end the session
+            log.exception("the demo failed to run %r", line)
+            terminal.printer.note(f"The demo could not run that: {exc}", style="bold red")
         prompt_event.set()
     if interactive or stop.is_set():
         return

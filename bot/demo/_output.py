@@ -8,6 +8,7 @@ earlier message says so: ``· updated`` (chat.update) or ``· replaces the messa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from bot.demo._render import BlockRenderer
 from bot.demo._workspace import BOT_USER_ID, Delivery, Person
 
 __all__ = ["Button", "Printer"]
+
+log = logging.getLogger(__name__)
 
 _LABEL_STYLES = {
     "channel": "bold white on blue",
@@ -65,9 +68,21 @@ class Printer:
         return len(self.buttons)
 
     def show(self, delivery: Delivery) -> None:
-        """Print one delivery: its label, then its blocks (one line if it is not yours)."""
+        """Print one delivery: its label, then its blocks (one line if it is not yours).
+
+        Never raises: a message the renderer can't handle is shown as its plain text.
+        """
         if self.quiet:
             return
+        try:
+            self._show(delivery)
+        except Exception as exc:
+            log.exception("could not render a message")
+            self.console.print(f"[{self.label(delivery)}] (shown as plain text: {exc})")
+            self.console.print(delivery.text, markup=False, highlight=False, soft_wrap=True)
+            self.console.print()
+
+    def _show(self, delivery: Delivery) -> None:
         if self.prompt is not None:
             self.console.print()
         header = Text(f"[{self.label(delivery)}]", style=_LABEL_STYLES[delivery.kind])

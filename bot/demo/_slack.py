@@ -117,16 +117,25 @@ class DemoSlack:
         in_channel = body.get("response_type") == "in_channel"
         replace = _truthy(body.get("replace_original"))
         deleted = _truthy(body.get("delete_original"))
-        ts = target.message_ts if (replace or deleted) and target.message_ts else self.next_ts()
+        kind: Kind = "channel" if in_channel else "ephemeral"
+        audience = None if in_channel else target.user_id
+        ts = self.next_ts()
+        on_message = (replace or deleted) and target.message_ts is not None
+        if on_message and target.message_ts is not None:
+            # Slack edits (or deletes) the message the button was on, for all who saw it.
+            ts = target.message_ts
+            kind = target.message_kind or "ephemeral"
+            audience = None if kind == "channel" else target.message_audience or target.user_id
+            self._edit_stored(target.channel_id, ts, body, deleted=deleted)
         self._emit(
-            kind="channel" if in_channel and not replace else "ephemeral",
+            kind=kind,
             channel=target.channel_id,
-            audience=None if in_channel and not replace else target.user_id,
+            audience=audience,
             ts=ts,
             body=body,
             response_id=response_id,
-            replaced=replace and target.message_ts is not None,
-            deleted=deleted,
+            replaced=on_message and not deleted,
+            deleted=on_message and deleted,
         )
         return web.Response(text="ok")
 
@@ -333,6 +342,18 @@ class DemoSlack:
         if body.get("thread_ts"):
             message["thread_ts"] = str(body["thread_ts"])
         return message
+
+    def _edit_stored(self, channel: str, ts: str, body: dict[str, Any], *, deleted: bool) -> None:
+        """Keep channel history in step with a response_url edit (ephemerals aren't stored)."""
+        stored = self._messages.get(channel, [])
+        for message in stored:
+            if message["ts"] == ts:
+                if deleted:
+                    stored.remove(message)
+                else:
+                    message["text"] = str(body.get("text", ""))
+                    message["blocks"] = body.get("blocks") or []
+                return
 
     def _find(self, channel: str, ts: str) -> dict[str, Any]:
         for message in self._messages.get(channel, []):

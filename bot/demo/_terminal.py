@@ -238,7 +238,9 @@ class Terminal:
         response_id = f"act{next(self._ids)}"
         response_url = None
         if message.kind != "modal":
-            target = ResponseTarget(self.user.id, message.channel, message.ts)
+            target = ResponseTarget(
+                self.user.id, message.channel, message.ts, message.kind, message.audience
+            )
             response_url = self.slack.response_url(response_id, target)
         body = _requests.block_actions(
             button.element,

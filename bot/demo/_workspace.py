@@ -54,8 +54,10 @@ class ResponseTarget:
 
     user_id: str
     channel_id: str
-    # The message a button press came from (replace_original replaces it).
+    # The message a button press came from: replace_original and delete_original act on it.
     message_ts: str | None = None
+    message_kind: Kind | None = None
+    message_audience: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
