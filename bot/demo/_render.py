@@ -286,8 +286,8 @@ def _date_token(target: str, fallback: str, now: Callable[[], datetime] | None) 
 
 
 def _date_part(name: str, stamp: datetime, current: datetime) -> str | None:
-    pretty = name.endswith("_pretty") or name == "date_pretty"
-    base = name.removesuffix("_pretty") if name != "date_pretty" else "date"
+    pretty = name.endswith("_pretty")  # date_pretty, date_short_pretty, date_long_pretty
+    base = name.removesuffix("_pretty")
     if pretty:
         relative = _relative_day(stamp.date(), current.date())
         if relative:
