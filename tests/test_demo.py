@@ -35,8 +35,6 @@ from bot.demo._workspace import Delivery, Kind
 from bot.demo._world import PEOPLE
 from bot.simulator import ROW_LIMIT_ERROR, TRINO_ERRORS
 
-pytestmark = pytest.mark.slow
-
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _LABEL = re.compile(r"^\[(?P<label>[^\]]+)\]$")
 _DOWNLOAD = re.compile(r"<(http://127\.0\.0\.1:\d+/files/[^>\s]+)>")
@@ -167,6 +165,7 @@ def start_demo(demo_dir: Path) -> Iterator[type[Demo]]:
             demo.proc.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_failed_lists_cards_with_errors_and_older_replaces_the_list(
     start_demo: type[Demo], demo_dir: Path
 ) -> None:
@@ -192,6 +191,7 @@ def test_failed_lists_cards_with_errors_and_older_replaces_the_list(
     assert not (demo_dir / "data").exists()
 
 
+@pytest.mark.slow
 def test_subscribe_failed_prints_a_channel_alert(start_demo: type[Demo]) -> None:
     demo = start_demo("--for", "25")
     demo.send("/exports subscribe failed")
@@ -206,6 +206,7 @@ def test_subscribe_failed_prints_a_channel_alert(start_demo: type[Demo]) -> None
     assert demo.finish(within=30) == 0, demo.stderr
 
 
+@pytest.mark.slow
 def test_link_dm_carries_a_url_that_downloads(start_demo: type[Demo]) -> None:
     demo = start_demo("--for", "0.5")
     demo.send("/exports succeeded mine limit 3")
