@@ -24,7 +24,7 @@ RUN useradd --create-home --no-log-init --uid 10001 --user-group bot \
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 USER 10001:10001
-# The SQLite default (sqlite+aiosqlite:///./data/exports-bot.db) lives here; mount a volume.
+# With DATABASE_URL unset the bot keeps its SQLite file in ./data, here; mount a volume.
 VOLUME /app/data
 EXPOSE 3000
 # slim has no curl: ask /healthz with the standard library.

@@ -283,11 +283,18 @@ def test_entrypoint_volume_port_and_healthcheck(stages: list[Stage]) -> None:
     assert "/healthz" in " ".join(command) and "127.0.0.1" in " ".join(command)
 
 
+def default_sqlite_file() -> str:
+    """The SQLite file the bot uses when DATABASE_URL is unset, relative to its working dir."""
+    scheme, _, path = DEFAULT_DATABASE_URL.partition(":///")
+    assert scheme.startswith("sqlite") and path and not path.startswith("/"), (
+        f"expected a relative SQLite default, got {DEFAULT_DATABASE_URL}"
+    )
+    return path.removeprefix("./")
+
+
 def test_sqlite_default_lands_in_the_volume(stages: list[Stage]) -> None:
     final = stages[-1]
-    relative = DEFAULT_DATABASE_URL.split(":///", 1)[1]
-    assert relative.startswith("./"), DEFAULT_DATABASE_URL
-    resolved = final.last("WORKDIR").rstrip("/") + "/" + relative.removeprefix("./")
+    resolved = final.last("WORKDIR").rstrip("/") + "/" + default_sqlite_file()
     assert resolved.startswith(final.last("VOLUME") + "/"), (resolved, final.last("VOLUME"))
 
 
@@ -424,9 +431,9 @@ async def test_built_image_starts_and_passes_its_healthcheck(
                 )
             assert unsigned.status_code == 401
 
-            # The SQLite default is ./data under WORKDIR: the VOLUME.
+            # With DATABASE_URL unset the SQLite file lands in the VOLUME.
             volume = final.host(stages[-1].last("VOLUME"))
-            assert (volume / "exports-bot.db").exists(), (
+            assert (final.host(default_sqlite_file())).exists(), (
                 f"no SQLite file in the volume (found {sorted(os.listdir(volume))}):\n{tail(log)}"
             )
         finally:
