@@ -11,7 +11,8 @@ import pytest
 
 from bot.app import Services
 from bot.peaka import Status
-from bot.settings import Settings
+from bot.server import start_bot
+from bot.settings import Settings, load_settings
 from bot.store import Store
 from tests.conftest import ADMIN_USER, SIGNING_SECRET, RunningSimulator, settings_env
 from tests.e2e_support import all_text, bot_with, run
@@ -224,3 +225,21 @@ async def test_mute_and_unmute(
     assert await bot_services.store.muted_until(CHANNEL) is None
     again = (await run(signed, slack, "unmute", user_id=ADMIN_USER)).post
     assert "weren't muted" in again.text
+
+
+async def test_the_started_bot_opens_its_store_for_subscriptions(
+    slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """``start_bot`` (what ``exports-bot run`` uses) opens DATABASE_URL: subscriptions persist."""
+    settings = load_settings(settings_env(slack, simulator, tmp_path))
+    bot = await start_bot(settings)
+    try:
+        async with SignedSlack(bot.url + "/slack/events", SIGNING_SECRET) as signed:
+            await run(signed, slack, "subscribe failed project billing", user_id=ADMIN_USER)
+            listing = all_text((await run(signed, slack, "subscriptions")).post)
+            assert "*billing*: failed" in listing
+    finally:
+        await bot.stop()
+    async with await Store.open(settings.database_url) as store:
+        [row] = await store.list_subscriptions(CHANNEL)
+        assert row.project_id == simulator.sim.seed_projects["billing"]
