@@ -296,7 +296,7 @@ def _expected(
     return {("job", s.value, x.channel) for x in subs for s in reached if s in x.statuses}
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_any_observed_lifecycle_alerts_each_subscribed_outcome_exactly_once(
     scenario: dict[str, object],

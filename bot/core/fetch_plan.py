@@ -17,15 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = [
+    "MIN_FIRST_PAGE",
     "PAGE_SIZE",
     "Straggler",
     "StragglerPlan",
     "Watermark",
     "estimated_pages",
+    "first_page_size",
     "plan_stragglers",
 ]
 
 PAGE_SIZE = 200  # the List endpoint's largest page
+MIN_FIRST_PAGE = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,20 @@ class Watermark:
             elif created_at == newest:
                 ids.add(job_id)
         return Watermark(newest, frozenset(ids))
+
+
+def first_page_size(previous_reach: int | None) -> int:
+    """How many jobs to ask for on a cycle's first page.
+
+    ``previous_reach``: how deep into the listing the previous cycle needed to look (down to
+    the first job below its watermark, or its deepest unfinished tracked job, whichever is
+    deeper); None when unknown (first cycle since start). Twice that plus a margin, so the
+    usual cycle is one small request that still passes the watermark and shows every tracked
+    job nearby; a full page when unknown.
+    """
+    if previous_reach is None:
+        return PAGE_SIZE
+    return max(MIN_FIRST_PAGE, min(PAGE_SIZE, 2 * previous_reach + 10))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,202 @@
+"""Alert delivery: claimed alerts -> Slack posts (one card each, or a digest), then the log.
+
+Every alert reaching this module is already claimed in the alert log. A post that Slack
+accepted is confirmed with its ``ts``; a channel that can't take posts (removed, archived,
+bot not in it) gets its subscriptions marked broken and its alerts failed; anything else
+leaves the claim in place for the next cycle, which first looks for the message in the
+channel's history (``_reconcile``) when it can't be sure the post failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.core.blocks import Reply
+from bot.core.messages import MAX_DIGEST_LINES, render_alert, render_digest
+from bot.peaka import ExportJob
+from bot.poller._slack import (
+    PostResult,
+    alert_key,
+    alert_metadata,
+    digest_metadata,
+    post_alert,
+)
+from bot.slack_users import EmailDirectory
+from bot.store import AlertDeduplicator, AlertKey, Store
+
+__all__ = ["DIGEST_OVER", "Delivery", "Outbound"]
+
+log = logging.getLogger(__name__)
+
+# More alerts than this for one channel in one cycle become a digest.
+DIGEST_OVER = 5
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A claimed alert ready to post; ``job`` shows the status the alert is about."""
+
+    key: AlertKey
+    project_id: str
+    job: ExportJob
+
+    @classmethod
+    def of(cls, key: AlertKey, project_id: str, job: ExportJob) -> Outbound:
+        # A job seen EXPIRED gives a SUCCEEDED alert too: the card tells that outcome.
+        shown = job if job.status == key.status else dataclasses.replace(job, status=key.status)
+        return cls(key, project_id, shown)
+
+    @property
+    def channel(self) -> str:
+        return self.key.target
+
+    @property
+    def metadata_key(self) -> str:
+        return alert_key(self.key.job_id, self.key.status.value)
+
+
+class Delivery:
+    """Posts claimed alerts and records the outcome in the store.
+
+    ``unposted`` holds the keys whose last attempt is known not to have reached Slack (Slack
+    answered with an error, or it was never tried), so they need no history check.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        dedup: AlertDeduplicator,
+        slack: AsyncWebClient,
+        users: EmailDirectory | None,
+        label: Callable[[str], str],
+    ) -> None:
+        self._store = store
+        self._dedup = dedup
+        self._slack = slack
+        self._users = users
+        self._label = label
+        self.unposted: set[AlertKey] = set()
+
+    async def deliver(self, alerts: Sequence[Outbound]) -> None:
+        """Post every alert, channel by channel (channels in parallel, each in order)."""
+        by_channel: dict[str, list[Outbound]] = {}
+        for alert in alerts:
+            by_channel.setdefault(alert.channel, []).append(alert)
+        mentions = await self._mentions(a.job for a in alerts)
+        await asyncio.gather(
+            *(self._deliver_channel(c, items, mentions) for c, items in by_channel.items())
+        )
+
+    async def fail_channel(
+        self, channel: str, alerts: Iterable[Outbound | AlertKey], why: str
+    ) -> None:
+        """Mark the channel's subscriptions broken and fail these alerts for good."""
+        log.warning("alerts to channel %s stopped: %s (subscription marked broken)", channel, why)
+        await self._store.mark_subscription_broken(channel, why)
+        for item in alerts:
+            key = item.key if isinstance(item, Outbound) else item
+            await self._dedup.fail(key, why)
+            self.unposted.discard(key)
+
+    async def _deliver_channel(
+        self, channel: str, items: list[Outbound], mentions: dict[str, str]
+    ) -> None:
+        try:
+            batches: list[list[Outbound]]
+            if len(items) > DIGEST_OVER:
+                batches = [
+                    items[i : i + MAX_DIGEST_LINES] for i in range(0, len(items), MAX_DIGEST_LINES)
+                ]
+            else:
+                batches = [[item] for item in items]
+            for n, batch in enumerate(batches):
+                result = await self._post(channel, batch, mentions, digest=len(items) > DIGEST_OVER)
+                if result.ts is not None:
+                    for item in batch:
+                        await self._dedup.confirm(item.key, channel, result.ts)
+                        self.unposted.discard(item.key)
+                    continue
+                rest = [item for later in batches[n:] for item in later]
+                if result.broken is not None:
+                    await self.fail_channel(channel, rest, result.broken)
+                    return
+                log.warning(
+                    "posting %d alert(s) to %s failed (%s); retrying next cycle",
+                    len(batch),
+                    channel,
+                    result.error,
+                )
+                # Slack answered with an error, so nothing was posted; the batches after this
+                # one were never tried. Either way: no history check needed next time.
+                later = rest if result.answered else rest[len(batch) :]
+                self.unposted.update(item.key for item in later)
+                return
+        except Exception:
+            log.exception("delivering alerts to %s failed; retrying next cycle", channel)
+
+    async def _post(
+        self, channel: str, batch: list[Outbound], mentions: dict[str, str], *, digest: bool
+    ) -> PostResult:
+        if digest:
+            entries = [
+                (item.job, self._label(item.project_id), _mention(item.job, mentions))
+                for item in batch
+            ]
+            reply: Reply = render_digest(entries)
+            metadata = digest_metadata(channel, [item.metadata_key for item in batch])
+            kind = "digest"
+        else:
+            [item] = batch
+            reply = render_alert(
+                item.job,
+                self._label(item.project_id),
+                _mention(item.job, mentions),
+                project_id=item.project_id,
+            )
+            metadata = alert_metadata(
+                item.project_id, item.key.job_id, item.key.status.value, channel
+            )
+            kind = "channel"
+        result = await post_alert(self._slack, channel, reply, metadata)
+        if result.ts is not None:
+            metrics.ALERTS_SENT.labels(kind=kind).inc()
+        return result
+
+    async def _mentions(self, jobs: Iterable[ExportJob]) -> dict[str, str]:
+        """``{email: Slack user id}`` for the jobs' owners Slack knows (cached lookups)."""
+        directory = self._users
+        if directory is None:
+            return {}
+        emails = sorted(
+            {
+                job.user_name.strip().lower()
+                for job in jobs
+                if job.user_name and _EMAIL.match(job.user_name.strip())
+            }
+        )
+
+        async def lookup(email: str) -> str | None:
+            try:
+                return await directory.user_id_for(email)
+            except Exception:
+                log.warning("users.lookupByEmail failed; the alert shows the name instead")
+                return None
+
+        found = await asyncio.gather(*(lookup(email) for email in emails))
+        return {email: uid for email, uid in zip(emails, found, strict=True) if uid}
+
+
+def _mention(job: ExportJob, mentions: dict[str, str]) -> str | None:
+    if not job.user_name:
+        return None
+    user_id = mentions.get(job.user_name.strip().lower())
+    return f"<@{user_id}>" if user_id else None

@@ -1,0 +1,207 @@
+"""One project's fetch for a cycle: new jobs down to the watermark, then the stragglers.
+
+The plan itself is pure (``bot.core.fetch_plan``); this module runs it against Peaka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.core.alerting import TrackedJob
+from bot.core.fetch_plan import (
+    PAGE_SIZE,
+    Straggler,
+    StragglerPlan,
+    Watermark,
+    first_page_size,
+    plan_stragglers,
+)
+from bot.peaka import ExportJob, NotFoundError, PageCursor, PeakaClient, Status
+
+__all__ = ["ProjectFetch", "fetch_project", "without_files"]
+
+log = logging.getLogger(__name__)
+
+READ_CONCURRENCY = 8
+# Past this many pages in one cycle, say so: the interval may be too long for the traffic.
+MANY_PAGES = 20
+
+
+@dataclass
+class ProjectFetch:
+    """What one cycle saw of a project.
+
+    ``listed``: jobs from List pages, newest first. ``read``: stragglers read one by one.
+    ``gone``: tracked ids Peaka no longer knows (404). ``plan``: the straggler plan used.
+    ``reach``: how many listed jobs this cycle needed (see ``first_page_size``).
+    """
+
+    listed: list[ExportJob] = field(default_factory=list)
+    read: list[ExportJob] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    plan: StragglerPlan | None = None
+    pages: int = 0
+    reach: int | None = None
+
+    @property
+    def observed(self) -> list[ExportJob]:
+        return [*self.listed, *self.read]
+
+
+class _Pager:
+    """List pages newest first, one List request per page (up to 200 jobs each)."""
+
+    def __init__(self, client: PeakaClient, project_id: str, into: ProjectFetch) -> None:
+        self._client = client
+        self._project_id = project_id
+        self._into = into
+        self.cursor: PageCursor | None = None
+        self.exhausted = False
+
+    async def next_page(self, size: int = PAGE_SIZE) -> list[ExportJob]:
+        # list_page asks the server for limit + 1 + (ids the cursor repeats) jobs; keep that
+        # at one server page of ``size`` so each call is exactly one request.
+        carried = len(self.cursor.seen_ids) if self.cursor is not None else 0
+        limit = max(1, size - 1 - carried)
+        page = await self._client.list_page(self._project_id, limit=limit, cursor=self.cursor)
+        self._into.pages += 1
+        if self._into.pages == MANY_PAGES:
+            log.warning("project %s: %d List pages in one cycle", self._project_id, MANY_PAGES)
+        jobs = [without_files(job) for job in page.jobs]
+        self._into.listed.extend(jobs)
+        self.cursor = page.next_cursor
+        if self.cursor is None or not jobs:
+            self.exhausted = True
+        return jobs
+
+
+async def fetch_project(
+    client: PeakaClient,
+    project_id: str,
+    *,
+    watermark: Watermark | None,
+    tracked: Mapping[str, TrackedJob],
+    check_expiry: bool,
+    previous_reach: int | None = None,
+) -> ProjectFetch:
+    """Fetch what this cycle needs to know about ``project_id``.
+
+    ``watermark`` None is the first poll (baseline): the newest page, then every job still
+    PENDING or RUNNING (a status-filtered listing, so history costs nothing). Otherwise: pages
+    until one reaches below the watermark, then stragglers (tracked jobs not seen yet that are
+    unfinished, or SUCCEEDED ones when ``check_expiry``) by paging on or reading them, per
+    ``plan_stragglers``.
+    """
+    result = ProjectFetch()
+    pager = _Pager(client, project_id, result)
+    if watermark is None:
+        await pager.next_page()
+        if not pager.exhausted:
+            seen = {job.id for job in result.listed}
+            async for job in client.iter_exports(
+                project_id, statuses=[Status.PENDING, Status.RUNNING], page_size=PAGE_SIZE
+            ):
+                if job.id not in seen:
+                    result.listed.append(without_files(job))
+        return result
+
+    size = first_page_size(previous_reach)
+    while not pager.exhausted:
+        page = await pager.next_page(size)
+        size = PAGE_SIZE
+        if page and watermark.passed(page[-1].created_at):
+            break
+    result.reach = _reach(result.listed, watermark, tracked)
+
+    seen = {job.id for job in result.listed}
+    stragglers = [
+        Straggler(t.job_id, t.created_at)
+        for t in tracked.values()
+        if t.job_id not in seen and _needs_checking(t.status, check_expiry)
+    ]
+    plan = plan_stragglers(
+        stragglers,
+        frontier=result.listed[-1].created_at if result.listed else None,
+        exhausted=pager.exhausted,
+        tracked_created=[t.created_at for t in tracked.values()],
+        density=_density(result.listed),
+    )
+    result.plan = plan
+    to_read = list(plan.read)
+    if plan.page_until is not None:
+        wanted = set(plan.paged)
+        while wanted and not pager.exhausted:
+            page = await pager.next_page()
+            wanted -= {job.id for job in page}
+            if page and page[-1].created_at < plan.page_until:
+                break
+        to_read += sorted(wanted)  # paging did not show them after all
+    if to_read:
+        await _read_all(client, project_id, to_read, result)
+    return result
+
+
+def _needs_checking(status: Status, check_expiry: bool) -> bool:
+    if status is Status.SUCCEEDED:
+        return check_expiry
+    return not _finished(status)
+
+
+def _reach(listed: list[ExportJob], watermark: Watermark, tracked: Mapping[str, TrackedJob]) -> int:
+    """How many listed jobs were needed: down to the first one below the watermark, or the
+    deepest unfinished tracked one, whichever is deeper."""
+    reach = len(listed)
+    for n, job in enumerate(listed, start=1):
+        if watermark.passed(job.created_at):
+            reach = n
+            break
+    for n, job in enumerate(listed, start=1):
+        known = tracked.get(job.id)
+        if known is not None and not _finished(known.status):
+            reach = max(reach, n)
+    return reach
+
+
+def _finished(status: Status) -> bool:
+    return status.is_known and status.is_terminal
+
+
+def _density(jobs: list[ExportJob]) -> float | None:
+    """Jobs per second over the listed pages (None if it can't be told)."""
+    if len(jobs) < 2:
+        return None
+    span = (jobs[0].created_at - jobs[-1].created_at).total_seconds()
+    return (len(jobs) - 1) / span if span > 0 else None
+
+
+async def _read_all(
+    client: PeakaClient, project_id: str, job_ids: list[str], into: ProjectFetch
+) -> None:
+    gate = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def read(job_id: str) -> ExportJob | None:
+        async with gate:
+            try:
+                return without_files(await client.read_export(project_id, job_id))
+            except NotFoundError:
+                return None
+
+    results = await asyncio.gather(*(read(job_id) for job_id in job_ids), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result  # the whole project waits for its next cycle
+    for job_id, job in zip(job_ids, results, strict=True):
+        if job is None:
+            into.gone.append(job_id)
+        elif isinstance(job, ExportJob):
+            into.read.append(job)
+
+
+def without_files(job: ExportJob) -> ExportJob:
+    """``job`` without its presigned download URLs."""
+    # Presigned URLs are bearer credentials; alerts never need them.
+    return dataclasses.replace(job, files=(), expires_at=None) if job.files else job

@@ -1,0 +1,365 @@
+"""The poller: every POLL_INTERVAL, each subscribed project's jobs -> alerts in Slack.
+
+One cycle:
+
+1. load the subscriptions; projects with a subscription that isn't broken are polled
+   (``_projects_to_poll``, where leases will slot in), minus those backing off;
+2. settle leftover alerts (claimed before, never confirmed) against channel history;
+3. per project, in parallel and isolated from each other: fetch (``_fetch``), decide
+   (``bot.core.alerting.decide_alerts``), claim the alerts, log muted ones as suppressed,
+   then save the tracked jobs and the watermark — in that order, so a crash in between
+   never loses an alert (re-deciding it finds the claim);
+4. post: a card per alert, or a digest when a channel gets more than five.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cachetools import TTLCache
+
+from bot import metrics
+from bot.app import Services
+from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
+from bot.core.fetch_plan import Watermark
+from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
+from bot.poller._backoff import ProjectBackoff
+from bot.poller._delivery import Delivery, Outbound
+from bot.poller._fetch import fetch_project
+from bot.poller._reconcile import Leftovers
+from bot.store import AlertDeduplicator, AlertKey, JobState, ProjectState, Store, Subscription
+
+__all__ = ["CycleReport", "Poller"]
+
+log = logging.getLogger(__name__)
+
+# SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
+EXPIRY_CHECK_SECONDS = 300.0
+# An unchanged project's ``last_polled_at`` is rewritten at most this often (seconds).
+LAST_POLLED_RESOLUTION = 300.0
+# Another poller's unconfirmed claim is taken over once it is this many intervals old.
+STALE_CLAIM_INTERVALS = 4
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did (for logs and tests)."""
+
+    polled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    claimed: int = 0
+    suppressed: int = 0
+    leftovers: int = 0
+
+
+class Poller:
+    """Polls subscribed projects and posts alerts; see the module docstring for a cycle.
+
+    ``services`` must carry ``store`` and ``slack`` (``users`` is optional: without it owners
+    are named, not mentioned). ``interval`` defaults to POLL_INTERVAL. ``instance_id`` names
+    this poller in the alert log (keep it stable across restarts of the same replica).
+    ``peaka`` defaults to ``services.peaka_for()``. ``monotonic`` (seconds) drives backoff
+    and expiry checks; tests pass one tied to their simulated clock.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        interval: float | None = None,
+        instance_id: str,
+        peaka: PeakaClient | None = None,
+        dedup: AlertDeduplicator | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        store: Store | None = services.store
+        if store is None:
+            raise ValueError("the poller needs a database: services.store is None")
+        if services.slack is None:
+            raise ValueError("the poller needs a Slack client: services.slack is None")
+        chosen = services.settings.poll_interval if interval is None else interval
+        if not chosen > 0:
+            raise ValueError(f"interval must be a positive number of seconds, got {chosen!r}")
+        if not instance_id or not isinstance(instance_id, str):
+            raise ValueError("instance_id must be a non-empty string naming this poller")
+        self.interval = float(chosen)
+        self.instance_id = instance_id
+        self.last_cycle_at: datetime | None = None
+        self._services = services
+        self._store = store
+        self._peaka = peaka or services.peaka_for()
+        self._dedup = dedup or AlertDeduplicator(store)
+        self._monotonic = monotonic
+        self._backoff = ProjectBackoff(base=self.interval, clock=monotonic, rng=rng)
+        self._expiry_checked: dict[str, float] = {}
+        self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
+        # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
+        self._jobs: TTLCache[str, ExportJob] = TTLCache(maxsize=20_000, ttl=6 * 3600)
+        self._delivery = Delivery(
+            store, self._dedup, services.slack, services.users, services.projects.label
+        )
+        self._leftovers = Leftovers(
+            store=store,
+            dedup=self._dedup,
+            slack=services.slack,
+            peaka=self._peaka,
+            delivery=self._delivery,
+            instance_id=instance_id,
+            known_jobs=self._jobs.get,
+        )
+        self._cycle_lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The running loop's task (None before ``start``)."""
+        return self._task
+
+    async def start(self) -> None:
+        """Start polling in the background: a cycle now, then one every ``interval``."""
+        if self._task is not None and not self._task.done():
+            return
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._loop(), name=f"poller {self.instance_id}")
+
+    async def stop(self) -> None:
+        """Stop after the cycle in flight (its posts included) has finished."""
+        self._stopping.set()
+        task, self._task = self._task, None
+        if task is not None:
+            await task
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            began = loop.time()
+            try:
+                await self.run_cycle()
+            except Exception:
+                log.exception("poll cycle failed; trying again in %.0f s", self.interval)
+            pause = max(0.0, self.interval - (loop.time() - began))
+            try:
+                async with asyncio.timeout(pause):
+                    await self._stopping.wait()
+            except TimeoutError:
+                pass
+
+    # --- one cycle ---------------------------------------------------------------------------
+
+    async def run_cycle(self) -> CycleReport:
+        """Run one poll cycle over every subscribed project and deliver its alerts."""
+        async with self._cycle_lock:
+            started = time.perf_counter()
+            report = CycleReport()
+            subscriptions = await self._store.list_subscriptions()
+            broken = {s.channel_id: s.broken_reason for s in subscriptions if s.broken_reason}
+            projects = await self._projects_to_poll(subscriptions)
+            now = self._services.clock()
+            stale = now - timedelta(seconds=STALE_CLAIM_INTERVALS * self.interval)
+            leftovers = await self._leftovers.collect(stale_before=stale, broken=broken)
+            report.leftovers = len(leftovers)
+            mutes = _MuteCheck(self._store)
+            ready = {}
+            for project_id, subs in projects.items():
+                if self._backoff.ready(project_id):
+                    ready[project_id] = subs
+                else:
+                    report.skipped.append(project_id)
+            results = await asyncio.gather(
+                *(self._poll_safely(pid, subs, mutes, report) for pid, subs in ready.items())
+            )
+            fresh = [alert for batch in results for alert in batch]
+            await self._delivery.deliver([*leftovers, *fresh])
+            elapsed = time.perf_counter() - started
+            metrics.POLL_CYCLE_SECONDS.observe(elapsed)
+            metrics.POLL_LAST_CYCLE.set(time.time())
+            self.last_cycle_at = self._services.clock()
+            self._services.poller_last_cycle_at = self.last_cycle_at
+            log.debug(
+                "poll cycle: %d project(s) polled, %d failed, %d skipped, %d alert(s) claimed, "
+                "%d leftover(s), %.2f s",
+                len(report.polled),
+                len(report.failed),
+                len(report.skipped),
+                report.claimed,
+                report.leftovers,
+                elapsed,
+            )
+            return report
+
+    async def _projects_to_poll(
+        self, subscriptions: Sequence[Subscription]
+    ) -> dict[str, list[ChannelSubscription]]:
+        """The projects this poller polls, each with its working subscriptions.
+
+        Every project with a subscription that isn't broken. (Multi-replica leases will
+        narrow this to the projects this replica holds.)
+        """
+        projects: dict[str, list[ChannelSubscription]] = {}
+        for sub in subscriptions:
+            if sub.broken_reason:
+                continue
+            projects.setdefault(sub.project_id, []).append(
+                ChannelSubscription(sub.channel_id, frozenset(sub.statuses))
+            )
+        return projects
+
+    async def _poll_safely(
+        self,
+        project_id: str,
+        subs: list[ChannelSubscription],
+        mutes: _MuteCheck,
+        report: CycleReport,
+    ) -> list[Outbound]:
+        """One project's cycle; its failures are logged and back it off, never raised."""
+        try:
+            alerts = await self._poll_project(project_id, subs, mutes, report)
+        except RateLimitedError as exc:
+            pause = self._backoff.failed(project_id, exc.retry_after)
+            log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
+        except PeakaError as exc:
+            pause = self._backoff.failed(project_id)
+            log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
+        except Exception:
+            pause = self._backoff.failed(project_id)
+            log.exception("polling project %s failed; skipping it for %.0f s", project_id, pause)
+        else:
+            self._backoff.succeeded(project_id)
+            report.polled.append(project_id)
+            return alerts
+        report.failed.append(project_id)
+        return []
+
+    async def _poll_project(
+        self,
+        project_id: str,
+        subs: list[ChannelSubscription],
+        mutes: _MuteCheck,
+        report: CycleReport,
+    ) -> list[Outbound]:
+        state, rows = await asyncio.gather(
+            self._store.project_state(project_id), self._store.job_states(project_id)
+        )
+        watermark = None
+        if state is not None and state.baseline_at is not None:
+            watermark = Watermark(state.newest_created_at, state.newest_seen_ids)
+        known = {i: TrackedJob(i, r.status, r.created_at) for i, r in rows.items()}
+        expiry_due = self._expiry_due(project_id) and any(
+            Status.EXPIRED in s.statuses for s in subs
+        )
+        fetched = await fetch_project(
+            self._peaka,
+            project_id,
+            watermark=watermark,
+            tracked=known,
+            check_expiry=expiry_due,
+            previous_reach=self._reach.get(project_id),
+        )
+        if fetched.reach is not None:
+            self._reach[project_id] = fetched.reach
+        if expiry_due:
+            self._expiry_checked[project_id] = self._monotonic()
+
+        def decide(muted: set[str]) -> AlertDecision:
+            return decide_alerts(
+                project_id,
+                known=known,
+                observed=fetched.observed,
+                listed=fetched.listed,
+                subscriptions=subs,
+                watermark=watermark,
+                muted=muted,
+            )
+
+        decision = decide(set())
+        # Ask about mutes only for channels that have something to hear (most have not).
+        muted = {c for c in {i.channel for i in decision.alerts} if await mutes.muted(c)}
+        if muted:
+            decision = decide(muted)
+        # 1. Claims first: a crash after this point re-decides the same alerts next cycle,
+        #    and the log refuses them (the leftovers pass sends what was never confirmed).
+        outbound: list[Outbound] = []
+        for intent in decision.alerts:
+            key = AlertKey(intent.job.id, intent.status, intent.channel)
+            if await self._dedup.already_handled(key):
+                continue
+            if await self._dedup.claim(key, project_id, self.instance_id):
+                self._jobs[intent.job.id] = intent.job
+                outbound.append(Outbound.of(key, project_id, intent.job))
+        for intent in decision.suppressed:
+            key = AlertKey(intent.job.id, intent.status, intent.channel)
+            if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
+                report.suppressed += 1
+        report.claimed += len(outbound)
+        # 2. Then what is tracked, 3. then the watermark.
+        seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
+        await self._store.upsert_job_states(
+            JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
+            for t in decision.changed
+        )
+        dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
+        if dropped:
+            await self._store.delete_job_states(project_id, dropped)
+        now = self._services.clock()
+        if watermark is None:
+            log.info(
+                "project %s: baseline of %d job(s) taken, %d unfinished tracked; no alerts",
+                project_id,
+                len(fetched.listed),
+                len(decision.tracked),
+            )
+        if watermark != decision.watermark or _stale(state, now):
+            await self._store.save_project_state(
+                ProjectState(
+                    project_id=project_id,
+                    baseline_at=state.baseline_at if state and state.baseline_at else now,
+                    newest_created_at=decision.watermark.created_at,
+                    newest_seen_ids=decision.watermark.ids,
+                    last_polled_at=now,
+                )
+            )
+        return outbound
+
+    def _expiry_due(self, project_id: str) -> bool:
+        last = self._expiry_checked.get(project_id)
+        return last is None or self._monotonic() - last >= EXPIRY_CHECK_SECONDS
+
+
+def _stale(state: ProjectState | None, now: datetime) -> bool:
+    """Whether the saved ``last_polled_at`` is old enough to be worth a write."""
+    if state is None or state.last_polled_at is None:
+        return True
+    return now - state.last_polled_at >= timedelta(seconds=LAST_POLLED_RESOLUTION)
+
+
+def _owner(job: ExportJob | None) -> str | None:
+    return job.user_name if job is not None else None
+
+
+class _MuteCheck:
+    """Which channels are muted, asked at most once per channel per cycle."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._answers: dict[str, asyncio.Task[bool]] = {}
+
+    async def muted(self, channel: str) -> bool:
+        answer = self._answers.get(channel)
+        if answer is None:
+            answer = asyncio.ensure_future(self._ask(channel))
+            self._answers[channel] = answer
+        return await answer
+
+    async def _ask(self, channel: str) -> bool:
+        return await self._store.muted_until(channel) is not None
