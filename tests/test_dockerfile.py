@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -165,9 +166,8 @@ class Follower:
         (root / "root").mkdir(parents=True, exist_ok=True)
 
     def host(self, container_path: str) -> Path:
-        absolute = container_path if container_path.startswith("/") else self.workdir.rstrip("/")
-        if not container_path.startswith("/"):
-            absolute += "/" + container_path
+        """Where ``container_path`` (absolute, or relative to WORKDIR) is on this machine."""
+        absolute = posixpath.normpath(posixpath.join(self.workdir, container_path))
         return self.root / absolute.lstrip("/")
 
     def host_env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
