@@ -25,6 +25,12 @@ from bot import __version__, metrics
 from bot.app import Services, build_app
 from bot.links import check_linking_settings
 from bot.logging_setup import configure_logging
+from bot.replicas import (
+    EXIT_SECOND_REPLICA,
+    SecondReplicaError,
+    SingleReplicaLock,
+    lock_sqlite_file,
+)
 from bot.settings import Settings
 from bot.store import Store
 
@@ -147,6 +153,7 @@ class RunningBot:
     services: Services
     http: Running
     socket_mode: Any = None  # AsyncSocketModeHandler when SLACK_APP_TOKEN is set
+    sqlite_lock: SingleReplicaLock | None = None  # held while a bot runs on a SQLite file
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -172,6 +179,8 @@ class RunningBot:
                     "gave up waiting for %d requests in flight", self.services.in_flight.count
                 )
         await _quietly("closing clients and the database", self.services.aclose())
+        if self.sqlite_lock is not None:
+            self.sqlite_lock.release()
 
 
 async def start_bot(settings: Settings, *, services: Services | None = None) -> RunningBot:
@@ -181,13 +190,26 @@ async def start_bot(settings: Settings, *, services: Services | None = None) -> 
     Slack's requests come over Socket Mode instead and the port serves only health and metrics.
     """
     check_linking_settings(settings)  # no usable BOT_ENCRYPTION_KEY with linking on: refuse
+    sqlite_lock: SingleReplicaLock | None = None
     if services is None:
-        services = Services.from_settings(settings, store=await _open_store(settings))
+        # One bot per SQLite file: raises SecondReplicaError before the database is touched.
+        sqlite_lock = lock_sqlite_file(settings.database_url)
+        try:
+            services = Services.from_settings(settings, store=await _open_store(settings))
+        except BaseException:
+            if sqlite_lock is not None:
+                sqlite_lock.release()
+            raise
     app = build_app(settings, services=services)
-    http = await start_http(
-        None if settings.socket_mode else app, services, settings.host, settings.port
-    )
-    bot = RunningBot(app=app, services=services, http=http)
+    try:
+        http = await start_http(
+            None if settings.socket_mode else app, services, settings.host, settings.port
+        )
+    except BaseException:
+        if sqlite_lock is not None:
+            sqlite_lock.release()
+        raise
+    bot = RunningBot(app=app, services=services, http=http, sqlite_lock=sqlite_lock)
     try:
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -214,7 +236,11 @@ async def run(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     try:
-        bot = await start_bot(settings)
+        try:
+            bot = await start_bot(settings)
+        except SecondReplicaError as exc:
+            log.error("%s", exc)
+            return EXIT_SECOND_REPLICA
         try:
             await stopping.wait()
             log.info("stopping: no new requests, finishing work in flight")

@@ -9,9 +9,18 @@ import signal
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from bot.replicas import SecondReplicaError, lock_sqlite_file, sqlite_database_file
+from bot.replicas import (
+    EXIT_SECOND_REPLICA,
+    SecondReplicaError,
+    lock_sqlite_file,
+    sqlite_database_file,
+)
+from tests.conftest import RunningSimulator, settings_env
+from tests.replica_cluster import Replica
+from tests.slack_standin import SlackStandIn
 
 HOLD = (
     "import sys, time; from bot.replicas import lock_sqlite_file; "
@@ -84,3 +93,47 @@ async def test_a_killed_holder_is_not_in_the_way(tmp_path: Path) -> None:
     lock = lock_sqlite_file(url)
     assert lock is not None
     lock.release()
+
+
+async def test_a_second_bot_on_one_sqlite_file_is_refused_at_start_up(
+    slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """Two ``exports-bot run`` processes, one SQLite DATABASE_URL: the second exits with
+    EXIT_SECOND_REPLICA and says why and what to do; the first keeps serving."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **settings_env(slack, simulator, tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    first = Replica("first", env, tmp_path, [sys.executable, "-m", "bot", "run"])
+    await first.start()
+    try:
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        async with asyncio.timeout(60):
+            output, _ = await second.communicate()
+        said = output.decode()
+        assert second.returncode == EXIT_SECOND_REPLICA, said
+        assert "refusing to start" in said
+        assert "DATABASE_URL" in said and "PostgreSQL" in said
+        assert str(tmp_path / "bot.db") in said
+        assert f"process {first.process.pid if first.process else '?'}" in said
+        assert "Traceback" not in said
+        assert first.running
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"http://127.0.0.1:{first.port}/healthz")
+        assert health.status_code in (200, 503)  # answering, whatever the poller's state
+    finally:
+        assert await first.stop() == 0, first.log()
+    # With the first one gone, a new bot on the file starts.
+    again = Replica("again", env, tmp_path, [sys.executable, "-m", "bot", "run"])
+    await again.start()
+    assert await again.stop() == 0, again.log()
