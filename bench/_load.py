@@ -1,0 +1,100 @@
+"""Load generation for section 3, run in the host process that also plays Slack.
+
+Closed loops: each of ``concurrency`` workers sends a request and waits for its answer (for a
+command: the response_url post) before sending the next. Times are ``time.monotonic`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from bench._standin import TimedStandIn
+from bench._world import BOT_TOKEN, OWNERS
+from tests.slack_requests import SignedSlack
+
+__all__ = ["SlackSide"]
+
+
+async def closed_loop(concurrency: int, total: int, once: Callable[[], Awaitable[None]]) -> None:
+    """``total`` calls of ``once()``, ``concurrency`` at a time, each worker sequential."""
+    numbers = itertools.count()
+
+    async def worker() -> None:
+        while next(numbers) < total:
+            await once()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+class SlackSide:
+    """The Slack stand-in, plus a load generator sending what Slack (or a bare client) sends."""
+
+    sim = None
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.slack = TimedStandIn(token=BOT_TOKEN)
+        for index, email in enumerate(OWNERS):
+            self.slack.add_user(f"U0BENCH{index}", email, name=email.split("@")[0])
+        self._ids = itertools.count()
+
+    def describe(self) -> dict[str, Any]:
+        return {}
+
+    async def load(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run one closed loop; ``body``: kind (command/list/health), url, concurrency, total."""
+        kind, url = body["kind"], body["url"]
+        concurrency, total = int(body["concurrency"]), int(body["total"])
+        firsts: list[float] = []
+        totals: list[float] = []
+        if kind == "command":
+            async with SignedSlack(url, body["signing_secret"]) as signed:
+                await closed_loop(
+                    concurrency, total, lambda: self._command(signed, body, firsts, totals)
+                )
+            return {"ack": firsts, "total": totals}
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            headers = body.get("headers") or {}
+            params = body.get("params") or {}
+
+            async def call() -> None:
+                started = time.monotonic()
+                response = await client.get(url, params=params, headers=headers)
+                if kind == "list":
+                    response.raise_for_status()
+                    response.json()
+                totals.append(time.monotonic() - started)
+
+            await closed_loop(concurrency, total, call)
+        return {"total": totals}
+
+    async def _command(
+        self, signed: SignedSlack, body: dict[str, Any], acks: list[float], totals: list[float]
+    ) -> None:
+        response_id = f"cmd{next(self._ids)}"
+        started = time.monotonic()
+        response = await signed.slash_command(
+            body["text"], response_url=self.slack.response_url(response_id)
+        )
+        acked = time.monotonic()
+        if response.status_code != 200:
+            raise RuntimeError(f"the command was answered HTTP {response.status_code}")
+        arrived = await asyncio.wait_for(self.slack.response_arrival(response_id), 30)
+        acks.append(acked - started)
+        totals.append(arrived - started)
+
+    def first_reply(self) -> dict[str, Any]:
+        """The first response_url post, to check that the command really listed jobs."""
+        first = next(iter(self.slack.response_arrivals), None)
+        if first is None:
+            return {}
+        post = self.slack.responses(first)[0]
+        return {"text": post.text, "blocks": post.blocks or []}
+
+    def check(self) -> dict[str, Any]:
+        return self.first_reply()

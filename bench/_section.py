@@ -1,0 +1,61 @@
+"""One section, alone: ``python -m bench._section NAME --out FILE [--sizes S] [--profile F]``.
+
+``--sizes`` is quick, full (default) or issue. Each section runs in a fresh process so that
+its CPU time and peak RSS are its own, and so a crash in one does not take the others down.
+Rows go to ``--out`` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from bench._sizes import FULL, ISSUE, QUICK
+
+__all__ = ["SECTIONS", "SIZES", "main"]
+
+SIZES = {"quick": QUICK, "full": FULL, "issue": ISSUE}
+
+# name -> module with ``async def run(sizes) -> list[Row]``
+SECTIONS = {
+    "poll_cost": "bench.poll_cost",
+    "alert_latency": "bench.alert_latency",
+    "command_overhead": "bench.command_overhead",
+    "scale": "bench.scale",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench._section")
+    parser.add_argument("name", choices=sorted(SECTIONS))
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sizes = SIZES[args.sizes]
+    module = importlib.import_module(SECTIONS[args.name])
+    if args.profile is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(async_mode="enabled")
+        with profiler:
+            rows = asyncio.run(module.run(sizes))
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
+        args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+        args.profile.with_suffix(".html").write_text(profiler.output_html())
+    else:
+        rows = asyncio.run(module.run(sizes))
+    args.out.write_text(json.dumps([asdict(row) for row in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Section 4: one process polling ``scale_projects`` projects of ``scale_jobs`` jobs each.
+
+Half of each project's jobs are finished history, half RUNNING (so the poller tracks
+projects x jobs/2 jobs: 100,000 at full size); each cycle 5% of a project's jobs finish (a
+tenth FAILED, alerted to the project's channel). CPU seconds per cycle are
+``time.process_time`` deltas of this process (threads included: aiosqlite's too), peak RSS
+is ``getrusage(RUSAGE_SELF).ru_maxrss``. The CPU floor is what fetching and decoding the
+same pages costs with a bare client and nothing else, measured in the same process. Memory
+of the dedup cache and the job-state table at ``memory_tracked`` jobs: ``bench._memory``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+from bench._bot import PollerBot, bot_settings
+from bench._host import WorldHost
+from bench._memory import measure_memory
+from bench._report import Row, summary
+from bench._sizes import Sizes
+
+__all__ = ["run"]
+
+SECTION = "4 scale"
+INTERVAL = 30.0
+FLOOR_PASSES = 3
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+async def run(sizes: Sizes) -> list[Row]:
+    start_rss = _rss_mb()
+    params = {
+        "projects": sizes.scale_projects,
+        "jobs": sizes.scale_jobs,
+        "change": sizes.scale_change,
+        "cycles": sizes.scale_cycles,
+    }
+    cpu: list[float] = []
+    wall: list[float] = []
+    async with WorldHost("scale", params) as host:
+        projects: list[str] = host.info["projects"]
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = bot_settings(
+                peaka_url=host.info["peaka_url"],
+                api_key=host.info["api_key"],
+                slack_url=host.info["slack_url"],
+                projects=projects,
+                data_dir=Path(tmp),
+            )
+            async with PollerBot(settings, projects, ["FAILED"]) as bot:
+                began, started = time.process_time(), time.perf_counter()
+                await bot.poller.run_cycle()
+                baseline_cpu = time.process_time() - began
+                baseline_wall = time.perf_counter() - started
+                for _ in range(sizes.scale_cycles):
+                    await host.step()
+                    began, started = time.process_time(), time.perf_counter()
+                    report = await bot.poller.run_cycle()
+                    cpu.append(time.process_time() - began)
+                    wall.append(time.perf_counter() - started)
+                    if report.failed:
+                        raise RuntimeError(f"{len(report.failed)} project(s) failed to poll")
+        peak_rss = _rss_mb()
+        check = await host.check()
+        floor_httpx = await _bare_fetch(host, projects, "httpx")
+        floor_aiohttp = await _bare_fetch(host, projects, "aiohttp")
+    memory = await measure_memory(sizes.memory_tracked)
+    tracked = int(host.info["tracked"])
+    return _rows(sizes, cpu, wall, floor_httpx, floor_aiohttp, baseline_cpu, baseline_wall,
+                 start_rss, peak_rss, tracked, check) + memory  # fmt: skip
+
+
+async def _bare_fetch(host: WorldHost, projects: list[str], library: str) -> list[float]:
+    """CPU seconds to GET and JSON-decode each project's first page (limit=200), all projects
+    at once as the poller does; one figure per pass."""
+    base = host.info["peaka_url"]
+    headers = {"Authorization": f"Bearer {host.info['api_key']}"}
+    params = {"limit": "200"}
+    passes: list[float] = []
+    if library == "httpx":
+        async with httpx.AsyncClient(timeout=120.0) as client:
+
+            async def one(project: str) -> None:
+                url = f"{base}/data/projects/{project}/exports"
+                response = await client.get(url, params=params, headers=headers)
+                response.raise_for_status()
+                response.json()
+
+            for _ in range(FLOOR_PASSES):
+                began = time.process_time()
+                await asyncio.gather(*(one(p) for p in projects))
+                passes.append(time.process_time() - began)
+        return passes
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def one_aiohttp(project: str) -> None:
+            url = f"{base}/data/projects/{project}/exports"
+            async with session.get(url, params=params, headers=headers) as response:
+                response.raise_for_status()
+                await response.json()
+
+        for _ in range(FLOOR_PASSES):
+            began = time.process_time()
+            await asyncio.gather(*(one_aiohttp(p) for p in projects))
+            passes.append(time.process_time() - began)
+    return passes
+
+
+def _rows(
+    sizes: Sizes,
+    cpu: list[float],
+    wall: list[float],
+    floor_httpx: list[float],
+    floor_aiohttp: list[float],
+    baseline_cpu: float,
+    baseline_wall: float,
+    start_rss: float,
+    peak_rss: float,
+    tracked: int,
+    check: dict[str, int],
+) -> list[Row]:
+    projects = sizes.scale_projects
+    where = f"{projects} projects x {sizes.scale_jobs} jobs, {tracked:,} tracked"
+    cpu50, cpu99 = summary(cpu)
+    floor50, floor99 = summary(floor_httpx)
+    wall50, wall99 = summary(wall)
+    per_core = projects * INTERVAL / cpu50 if cpu50 else float("nan")
+    per_core_floor = projects * INTERVAL / floor50 if floor50 else float("nan")
+    wrong = check["missed"] + check["repeated"] + check["unexpected"]
+    return [
+        Row(SECTION, "CPU seconds per poll cycle", "s", cpu50, cpu99, floor50, floor99,
+            samples=len(cpu),
+            note=f"{where}; floor: bare httpx GET + JSON decode of the same pages"),
+        Row(SECTION, "wall seconds per poll cycle", "s", wall50, wall99, samples=len(wall),
+            target=f"< {INTERVAL:g} s interval", met=wall99 < INTERVAL, note=where),
+        Row(SECTION, "projects per core at a 30 s interval", "projects", per_core,
+            floor=per_core_floor, target=">= 10,000", met=per_core >= 10_000,
+            samples=len(cpu),
+            note="projects x 30 s / CPU seconds per cycle (p50); floor column: the same from "
+            "the bare-fetch floor (higher is better, so ratio < 1)"),
+        Row(SECTION, "bare aiohttp GET + JSON decode of the same pages", "s",
+            *summary(floor_aiohttp), floor=floor50, floor_p99=floor99,
+            samples=len(floor_aiohttp),
+            note="not a floor of the bot's stack: the same work with another HTTP client, "
+            "against the httpx floor"),
+        Row(SECTION, "baseline cycle (first start)", "s", baseline_cpu, floor=None,
+            samples=1, note=f"CPU seconds; wall {baseline_wall:.1f} s; {where}"),
+        Row(SECTION, "peak RSS of the bot process", "MB", peak_rss, floor=start_rss,
+            target="< 150 MB", met=peak_rss < 150, samples=1,
+            note=f"{where}; floor: RSS after imports, before any work"),
+        Row(SECTION, "FAILED alerts missed + repeated + unexpected", "alerts", float(wrong),
+            floor=0.0, target="0", met=wrong == 0, samples=check["expected"],
+            note=str(check), extra=dict(check)),
+    ]  # fmt: skip
