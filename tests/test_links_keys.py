@@ -198,10 +198,19 @@ async def test_linking_disabled_refuses_connect_and_submissions(
 ) -> None:
     env = {**settings_env(slack, simulator, tmp_path), "LINKING_ENABLED": "false"}
     del env["BOT_ENCRYPTION_KEY"]
+    now = simulator.clock.now()
+    job = simulator.sim.create_job(
+        PROJECT_ID, "ana@example.com", created_at=now - timedelta(seconds=30),
+        pending_seconds=1, run_seconds=2, api_key=ANA_KEY,
+    )  # fmt: skip
     async with bot_with(env, SIGNING_SECRET, with_store=True) as other:
         reply = all_text((await run(other, slack, "connect", user_id=ANA)).post)
         assert "turned off" in reply
         assert "turned off" in _modal_error((await link_key(other, ANA_KEY, user_id=ANA)).json())
+        owner = all_text((await run(other, slack, f"link {job.id}", user_id=ANA)).post)
+        assert "Peaka Studio" in owner and "/exports connect" not in owner
+        dm_on = all_text((await run(other, slack, "dm on", user_id=ANA)).post)
+        assert "/exports connect" not in dm_on
     assert slack.calls("views.open") == []
 
 

@@ -116,6 +116,24 @@ async def test_refresh_replaces_the_links_in_the_same_dm(
     assert_no_links_outside_dms(slack, simulator, allowed_dms=(ANA,))
 
 
+async def test_refresh_after_expiry_takes_the_old_links_out_of_the_dm(
+    signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
+) -> None:
+    job = _succeeded_job(simulator)
+    await link_key(signed, ANA_KEY, user_id=ANA)
+    await run(signed, slack, f"link {job.id}", user_id=ANA)
+    first = await wait_for_dm(slack, ANA)
+    refresh = element_in(first["blocks"], ACTION_REFRESH_LINKS)
+    assert refresh is not None and file_urls(first["blocks"])
+    simulator.clock.advance(25 * 3600)  # the artifacts' 24 hours are over
+    dm = slack.dm_channel(ANA)
+    await click_element(signed, slack, refresh, user_id=ANA, channel_id=dm, message_ts=first["ts"])
+    await slack.wait_for(lambda: slack.calls("chat.update"))
+    [message] = dm_channel_messages(slack, ANA)
+    assert file_urls(message["blocks"]) == []
+    assert "has expired" in message_text(message) and "never regenerated" in message_text(message)
+
+
 async def test_get_download_link_button_on_a_card_in_a_channel(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:

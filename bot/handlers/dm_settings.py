@@ -17,5 +17,8 @@ async def handle(command: DmSetting, ctx: CommandContext) -> None:
         await send(ctx, render_no_store())
         return
     await store.set_dm_enabled(ctx.user_id, command.enabled)
-    linked = await store.linked_key(ctx.user_id) is not None
+    # With linking off there is nothing to link: don't suggest it.
+    linked = not ctx.services.settings.linking_enabled or (
+        await store.linked_key(ctx.user_id) is not None
+    )
     await send(ctx, render_dm_setting(command.enabled, linked=linked))

@@ -152,7 +152,9 @@ def _owner_links(
     if unreadable:
         return LinkAnswer("answer", render_key_unreadable(), job, where, owner=True)
     if key is None:
-        return LinkAnswer("answer", render_connect_needed(job), job, where, owner=True)
+        enabled = services.settings.linking_enabled
+        reply = render_connect_needed(job, linking_enabled=enabled)
+        return LinkAnswer("answer", reply, job, where, owner=True)
     if rejected:
         return LinkAnswer("answer", render_key_rejected(key.prefix), job, where, owner=True)
     reply = _not_your_key(job, key, label, reachable=mine is not None)

@@ -161,14 +161,14 @@ async def forget_key(services: Services, user_id: str) -> str | None:
 
 
 async def user_key(services: Services, user_id: str) -> UserKey | None:
-    """``user_id``'s linked key, decrypted; None when they have none (or there is no store).
+    """``user_id``'s linked key, decrypted; None when they have none (no store, linking off).
 
     Raises KeyUnreadableError when it was encrypted with another BOT_ENCRYPTION_KEY: the
     error is logged once per call with what to do, and the ciphertext is never used.
     """
     store = services.store
-    if store is None or not user_id:
-        return None
+    if store is None or not user_id or not services.settings.linking_enabled:
+        return None  # with linking off, stored keys are not used (nor decryptable)
     stored = await store.linked_key(user_id)
     if stored is None:
         return None

@@ -82,8 +82,15 @@ def render_sent_to_dm(job_id: str) -> Reply:
     return Reply(text="I sent you a DM with the download links.", blocks=[section(text)])
 
 
-def render_connect_needed(job: ExportJob) -> Reply:
-    """An owner without a key the bot may use: how to link one."""
+def render_connect_needed(job: ExportJob, *, linking_enabled: bool = True) -> Reply:
+    """An owner without a key the bot may use: how to link one (if this bot allows it)."""
+    if not linking_enabled:
+        text = (
+            f":key: Export {_ref(job.id)} is yours, but Peaka gives download links only to the "
+            "API key of the person who started it, and this bot doesn't take personal keys "
+            "(LINKING_ENABLED is off). Download it from Peaka Studio."
+        )
+        return Reply(text="Download this export from Peaka Studio.", blocks=[section(text)])
     text = (
         f":key: Export {_ref(job.id)} is yours, but Peaka gives download links only to the "
         "API key of the person who started it, and you haven't linked yours. "

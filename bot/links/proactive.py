@@ -236,12 +236,14 @@ async def _send_for_outcomes(
         wanted = [s for s in statuses if s in _PROACTIVE]
         if not wanted or not await store.dm_enabled(owner):
             continue
-        eligible = await store.linked_key(owner) is not None or (
+        linked = services.settings.linking_enabled and await store.linked_key(owner) is not None
+        eligible = linked or (
             choose_key(job, job.user_name, has_linked_key=False, bot_key_prefix=bot_prefix)
             is KeyChoice.BOT
         )
         if not eligible:
-            await _invite(services, owner, job, project_id, report)
+            if services.settings.linking_enabled:
+                await _invite(services, owner, job, project_id, report)
             continue
         for status in wanted:
             await _deliver(services, project_id, job, status, owner, report)
