@@ -137,6 +137,8 @@ def test_dm_requests_are_understood(text: str, expected: DmLinkRequest) -> None:
         ("hello there", "is not an export id"),
         ("https://partner.peaka.studio/projects/mtKDhe1U", "is not an export id"),
         ("link", "needs an export id"),
+        ("hBWIQxjcAnaPartnerDemoKey00000000000001", "looks like an API key"),
+        ("link xoxb-1234-5678-abcdefghijkl", "looks like an API key"),
     ],
 )
 def test_unclear_dms_say_why(text: str, says: str | None) -> None:
@@ -146,6 +148,8 @@ def test_unclear_dms_say_why(text: str, says: str | None) -> None:
         assert found.problem is None
     else:
         assert found.problem is not None and says in found.problem
+        if "API key" in says:
+            assert text.split()[-1] not in found.problem  # a pasted secret is never quoted back
 
 
 @given(st.text(max_size=300))

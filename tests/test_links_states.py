@@ -144,6 +144,7 @@ async def test_unknown_id_is_not_found_in_any_project(
     simulator.sim.reset_counters()
     text = all_text((await run(signed, slack, f"link {UNKNOWN_ID}", user_id=ANA)).post)
     assert f"There is no export `{UNKNOWN_ID}`" in text
+    assert "/exports link ID" in text
     assert simulator.sim.counters["readExport"] == 3  # looked in all three projects
 
 

@@ -10,9 +10,15 @@ from bot.core.jobrefs import parse_job_ref
 from bot.core.projects import ProjectDirectory
 from bot.core.usage import CommandError
 
-__all__ = ["DmLinkRequest", "DmUnclear", "parse_dm_text"]
+__all__ = ["DmLinkRequest", "DmUnclear", "looks_like_a_key", "parse_dm_text"]
 
 _GREETINGS = frozenset({"help", "hi", "hello", "hey", "?", "start"})
+_KEY_MIN_LENGTH = 20
+_KEY_PASTED = (
+    "That looks like an API key or a token, not an export id, so I haven't repeated it. "
+    "Never paste keys into a chat: to link your Peaka key use `/exports connect`, which "
+    "stores it encrypted. If it was a real key, consider rotating it in Peaka Studio."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,4 +57,20 @@ def parse_dm_text(text: str, projects: ProjectDirectory) -> DmLinkRequest | DmUn
     ref = parse_job_ref(rest)
     if isinstance(ref, str):
         return DmLinkRequest(ref, projects.default.id)
+    if any(looks_like_a_key(word) for word in rest.split()):
+        return DmUnclear(_KEY_PASTED)  # said without quoting it back
     return DmUnclear(ref.message if rest or problem is None else problem)
+
+
+def looks_like_a_key(word: str) -> bool:
+    """Whether ``word`` could be an API key or token someone pasted (long, mixed, no spaces).
+
+    Such a word is never quoted back in a reply, which would keep it in the chat's history.
+    """
+    token = word.strip("`'\"<>")
+    if len(token) < _KEY_MIN_LENGTH or "/" in token or "." in token or "@" in token:
+        return False
+    has_letter = any(c.isalpha() for c in token)
+    has_digit = any(c.isdigit() for c in token)
+    hexish = all(c in "0123456789abcdefABCDEF-" for c in token)
+    return has_letter and has_digit and not hexish

@@ -91,7 +91,7 @@ async def answer_link_request(
         return LinkAnswer("failure", failure_reply(exc, "link"))
     if found is None:
         label = services.projects.label(project_id)
-        return LinkAnswer("answer", render_job_not_found(job_id, label))
+        return LinkAnswer("answer", render_job_not_found(job_id, label, "link"))
     job, where = found
 
     mine: ExportJob | None = None
