@@ -25,6 +25,7 @@ from tests.links_support import (
     ANA,
     BEN,
     assert_no_links_outside_dms,
+    click_element,
     dm_channel_messages,
     file_urls,
     link_key,
@@ -259,6 +260,32 @@ async def test_done_requests_are_answered_from_the_cycle_even_with_dms_off(
     assert (report.sent, report.invited) == ([(job.id, "FAILED", BEN)], [])
     assert "disk full" in message_text(await wait_for_dm(slack, BEN))
     assert await bot_services.store.done_requests(PROJECT_ID) == []
+
+
+async def test_peaka_failing_while_fetching_links_sends_a_button_for_later(
+    signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
+) -> None:
+    await link_key(signed, ANA_KEY, user_id=ANA)
+    job = _running(simulator, "ana@example.com", api_key=ANA_KEY)
+    simulator.clock.advance(300)
+    seen = await bot_services.peaka_for().read_export(PROJECT_ID, job.id)
+    running = {job.id: TrackedJob(job.id, Status.RUNNING, seen.created_at)}
+    outcomes = outcomes_seen(
+        PROJECT_ID, known=running, observed=[seen], watermark=Watermark(seen.created_at)
+    )
+    simulator.sim.faults.operations = {"readExport"}
+    simulator.sim.faults.error_rate = 1.0
+    report = await proactive.after_project_cycle(bot_services, PROJECT_ID, outcomes)
+    assert report.sent == [(job.id, "SUCCEEDED", ANA)]
+    dm = await wait_for_dm(slack, ANA)
+    assert "couldn't fetch its download links" in message_text(dm)
+    assert not file_urls(dm["blocks"])
+    simulator.sim.faults.error_rate = 0.0
+    get_link = next(b for b in dm["blocks"] if b["type"] == "actions")["elements"][0]
+    await click_element(signed, slack, get_link, user_id=ANA, channel_id=slack.dm_channel(ANA))
+    links = await wait_for_dm(slack, ANA, count=2)
+    assert file_urls(links["blocks"])
+    assert_no_links_outside_dms(slack, simulator, allowed_dms=(ANA,))
 
 
 async def test_without_a_store_or_outcomes_nothing_happens(

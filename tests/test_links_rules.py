@@ -180,6 +180,7 @@ def test_every_message_is_valid_block_kit_and_carries_no_url_or_key() -> None:
         replies.render_dm_setting(True, linked=False),
         replies.render_dm_setting(False, linked=True),
         replies.render_failed_dm(failed, "analytics", project_id="mtKDhe1U"),
+        replies.render_succeeded_later(job, "analytics", project_id="mtKDhe1U"),
         replies.render_connect_invite(failed, "analytics"),
         replies.render_dm_help("`x` is not an export id <!channel>"),
         replies.render_dm_help(None),

@@ -105,6 +105,8 @@ async def answer_link_request(
             mine = None
         except PeakaError as exc:
             return LinkAnswer("failure", failure_reply(exc, "link"), job, where)
+        if mine is not None and mine.status is not Status.SUCCEEDED:
+            job, mine = mine, None  # it expired between the two reads: the newer one counts
     via_linked = mine is not None and mine.downloadable
 
     access = decide_link_access(job, email, via_linked)

@@ -20,7 +20,7 @@ from bot.core.blocks import (
     inline_code,
     section,
 )
-from bot.core.cards import job_source
+from bot.core.cards import ACTION_LINK, job_button_value, job_source
 from bot.core.job_replies import render_job_reply
 from bot.core.jobrefs import ID_EXAMPLE
 from bot.core.messages import render_link_dm
@@ -50,6 +50,7 @@ __all__ = [
     "render_no_store",
     "render_sent_to_dm",
     "render_succeeded_dm",
+    "render_succeeded_later",
 ]
 
 # The "Link my Peaka key" button (opens the connect modal) and the modal's ids.
@@ -289,6 +290,22 @@ def render_succeeded_dm(job: ExportJob, project_label: str, *, project_id: str) 
     dm = render_link_dm(job, project_label, project_id=project_id)
     note = f"Your export {escape_truncated(job_source(job), 150)} succeeded: download links inside."
     return Reply(text=note, blocks=dm.blocks)
+
+
+def render_succeeded_later(job: ExportJob, project_label: str, *, project_id: str) -> Reply:
+    """Your export succeeded, but its links couldn't be fetched just now: a button for later."""
+    label = escape_truncated(project_label, 80, note="…")
+    text = (
+        f":white_check_mark: Your export {inline_code(job_source(job), 150)} in *{label}* "
+        "succeeded. I couldn't fetch its download links just now (Peaka didn't answer); "
+        "press the button to get fresh ones."
+    )
+    blocks = [section(text)]
+    value = job_button_value(project_id, job.id)
+    if value is not None:
+        blocks.append(actions(button("Get download link", action_id=ACTION_LINK, value=value)))
+    note = f"Your export {escape_truncated(job_source(job), 150)} succeeded."
+    return Reply(text=note, blocks=blocks)
 
 
 def render_failed_dm(job: ExportJob, project_label: str, *, project_id: str) -> Reply:

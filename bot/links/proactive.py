@@ -43,7 +43,12 @@ from bot.core.fetch_plan import Watermark
 from bot.core.messages import render_job_state_for_link
 from bot.links._delivery import DmError, open_dm, send_dm
 from bot.links._flow import answer_link_request
-from bot.links._replies import render_connect_invite, render_failed_dm, render_succeeded_dm
+from bot.links._replies import (
+    render_connect_invite,
+    render_failed_dm,
+    render_succeeded_dm,
+    render_succeeded_later,
+)
 from bot.links._rules import KeyChoice, choose_key, key_prefix
 from bot.peaka import ExportJob, NotFoundError, PeakaError, Status
 from bot.store import AlertKey, StoreError
@@ -331,6 +336,7 @@ async def _reply_for(
             return render_succeeded_dm(answer.job, services.projects.label(where), project_id=where)
         if answer.kind == "answer":
             return answer.reply
+        return render_succeeded_later(job, label, project_id=project_id)  # Peaka failed
     return render_job_state_for_link(job, project_id=project_id)
 
 
