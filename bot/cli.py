@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from bot import __version__
 from bot.cli_check import add_check_command
+from bot.cli_demo import add_demo_command
 from bot.cli_run import add_run_command
 
 
@@ -35,6 +36,7 @@ def _run_simulator(args: argparse.Namespace) -> int:
 
 
 _REGISTRARS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
+    add_demo_command,
     _add_simulator,
     add_run_command,
     add_check_command,
