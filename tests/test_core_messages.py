@@ -274,6 +274,16 @@ def test_no_subscriptions() -> None:
     assert "/exports subscribe" in text_of(reply.blocks)
 
 
+@pytest.mark.parametrize(
+    ("count", "summary"), [(1, "1 alert subscription here."), (2, "2 alert subscriptions here.")]
+)
+def test_subscriptions_count_is_singular_or_plural(count: int, summary: str) -> None:
+    subs = [(f"p{i}", frozenset({Status.FAILED}), None) for i in range(count)]
+    reply = render_subscriptions(subs, None)
+    assert_reply_valid(reply)
+    assert reply.text == summary
+
+
 def test_many_subscriptions_fit() -> None:
     subs = [(f"p{i}", frozenset({Status.FAILED}), "x" * 900) for i in range(300)]
     reply = render_subscriptions(subs, None)

@@ -127,12 +127,14 @@ async def test_cancel_button_confirms_cancels_and_updates_the_card(
     assert cancel is not None
     assert cancel["confirm"]["confirm"]["text"] == "Cancel export"  # Slack asks first
     job_id = job_ids(listing)[0]
+    # Only its owner (or an admin) may cancel: tests/test_e2e_cancel_permissions.py.
+    assert simulator.sim.jobs[job_id].user.email == "ana@example.com"
     simulator.sim.reset_counters()
-    done = (await click(signed, slack, cancel, user_id="U0BEN")).post
+    done = (await click(signed, slack, cancel, user_id="U0ANA")).post
     assert simulator.sim.job_status(job_id) == "CANCELLED"
     assert simulator.sim.counters["cancelExport"] == 1
     assert done.replace_original
-    assert "was cancelled by <@U0BEN>" in done.text or "<@U0BEN>" in all_text(done)
+    assert "was cancelled by <@U0ANA>" in done.text or "<@U0ANA>" in all_text(done)
     assert job_ids(done) == [job_id]
     assert ":no_entry_sign: *Cancelled*" in all_text(done)
     assert not buttons(done)  # nothing left to cancel
@@ -146,7 +148,8 @@ async def test_cancel_command(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator
 ) -> None:
     running = _first(simulator, "RUNNING")
-    reply = (await run(signed, slack, f"cancel {running}")).post
+    assert simulator.sim.jobs[running].user.email == "ana@example.com"  # the default caller
+    reply = (await run(signed, slack, f"cancel {running}", user_id="U0ANA")).post
     assert simulator.sim.job_status(running) == "CANCELLED"
     assert reply.response_type == "ephemeral"
     assert "was cancelled" in all_text(reply)

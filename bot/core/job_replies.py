@@ -7,6 +7,7 @@ in, a :class:`~bot.core.blocks.Reply` out, every API- or user-derived text escap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from bot.core.blocks import (
@@ -19,7 +20,7 @@ from bot.core.blocks import (
     section,
     truncate,
 )
-from bot.core.cards import CARD_ERROR_BLOCKS, job_source, render_job_card
+from bot.core.cards import CARD_ERROR_BLOCKS, job_source, person, render_job_card
 from bot.core.command_types import ListJobs
 from bot.core.jobrefs import ID_EXAMPLE
 from bot.core.statuses import describe_statuses
@@ -29,6 +30,7 @@ from bot.peaka._models import ExportJob, Status
 __all__ = [
     "CancelOutcome",
     "render_cancel_outcome",
+    "render_cancel_refused",
     "render_job_not_found",
     "render_job_reply",
     "render_mine_unavailable",
@@ -153,6 +155,33 @@ def render_cancel_outcome(
     )
     summary = lead.split(". ", 1)[0].replace("`", "").split(" ", 1)[-1]
     return Reply(text=_fallback(summary), blocks=reply.blocks)
+
+
+def render_cancel_refused(
+    job: ExportJob,
+    owner_mention: str | None,
+    admins: Sequence[str],
+    *,
+    email_known: bool,
+) -> Reply:
+    """Someone else's export: only its owner or a bot admin may cancel it; nothing was done."""
+    ref = inline_code(job.id, 60)
+    owner = person(job, owner_mention)
+    listed = [f"<@{a}>" for a in admins if a.isalnum()][:20]
+    who = ", ".join(["the person who started it", *listed, "workspace admins"])
+    text = (
+        f":lock: Export {ref} was started by {owner}, so I didn't cancel it. "
+        f"Only {who} can cancel it; ask one of them."
+    )
+    blocks = [section(text)]
+    if not email_known:
+        blocks.append(
+            context(
+                "I can't see your e-mail address in Slack, so I can't tell whether this export "
+                "is yours (Peaka knows people by e-mail)."
+            )
+        )
+    return Reply(text=_fallback(f"Only {owner} or an admin can cancel this export."), blocks=blocks)
 
 
 def render_stale_button(reason: str) -> Reply:

@@ -428,4 +428,6 @@ def render_subscriptions(
             f"`{COMMAND} mute 2h` pauses all."
         )
     )
-    return Reply(text=f"{len(subscriptions)} alert subscriptions here.", blocks=blocks)
+    count = len(subscriptions)
+    noun = "subscription" if count == 1 else "subscriptions"
+    return Reply(text=f"{count} alert {noun} here.", blocks=blocks)

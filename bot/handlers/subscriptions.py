@@ -23,13 +23,13 @@ from bot.core.subscription_replies import (
     render_unsubscribed,
 )
 from bot.handlers._context import CommandContext
-from bot.handlers.people import caller
+from bot.handlers.permissions import may_change_alerts
 from bot.handlers.replies import send
 
 if TYPE_CHECKING:
     from bot.store import Store
 
-__all__ = ["list_subscriptions", "may_change", "mute", "subscribe", "unmute", "unsubscribe"]
+__all__ = ["list_subscriptions", "mute", "subscribe", "unmute", "unsubscribe"]
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +100,13 @@ async def unmute(command: Unmute, ctx: CommandContext) -> None:
     await send(ctx, render_unmuted(was is not None))
 
 
-async def may_change(ctx: CommandContext) -> bool:
-    """True when the caller may change this channel's alerts (anyone, if no admins are set)."""
-    admins = ctx.services.settings.admins
-    if not admins or ctx.user_id in admins:
-        return True
-    user = await caller(ctx.services, ctx.user_id)
-    return user is not None and user.is_admin and not user.deleted
-
-
 async def _store(ctx: CommandContext, *, changes: bool) -> Store | None:
     """The store, or None after telling the caller why they can't go on."""
     store: Store | None = ctx.services.store
     if store is None:
         await send(ctx, render_store_missing())
         return None
-    if changes and not await may_change(ctx):
+    if changes and not await may_change_alerts(ctx.services, ctx.user_id):
         log.info("refused a subscription change by a non-admin")
         await send(ctx, render_admin_refusal(sorted(ctx.services.settings.admins)))
         return None

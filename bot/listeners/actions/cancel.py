@@ -26,7 +26,11 @@ async def on_cancel(
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
-    """Ack, cancel the job, then replace the message with the job's fresh card."""
+    """Ack, cancel the job, then replace the message with the job's fresh card.
+
+    Only the job's owner or a bot admin may cancel (the card is shared, so everyone sees the
+    button); anyone else gets an ephemeral refusal and the card stays as it was.
+    """
     await ack()
     services = context["services"]
 
