@@ -19,7 +19,10 @@ USAGE: dict[str, tuple[str, str]] = {
         "List recent exports, newest first (all statuses when none given).",
     ),
     "show": ("show ID [project ALIAS|ID] [share]", "Show one export in full."),
-    "cancel": ("cancel ID [project ALIAS|ID]", "Cancel a pending or running export."),
+    "cancel": (
+        "cancel ID [project ALIAS|ID]",
+        "Cancel a pending or running export (your own; admins may cancel any).",
+    ),
     "link": (
         "link ID [project ALIAS|ID]",
         "DM yourself fresh download links (only for exports you started).",
