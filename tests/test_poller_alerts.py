@@ -275,23 +275,25 @@ async def test_a_long_job_pushed_off_the_first_pages_still_alerts_once(rig: Poll
 async def test_a_burst_of_new_jobs_is_paged_down_to_the_watermark(rig: PollerRig) -> None:
     await rig.subscribe("C1", "p1", S)
     poller = rig.poller()
-    await poller.run_cycle()
+    before = rig.sim.create_job("p1", rig.owners[0], run_seconds=1)
+    rig.clock.advance(5)
+    await poller.run_cycle()  # baseline: `before` has finished, history
     burst = []
     for n in range(230):  # ten jobs per instant: ties across the page boundaries
-        burst.append(rig.sim.create_job("p1", rig.owners[0], run_seconds=1))
+        burst.append(rig.sim.create_job("p1", rig.owners[0], run_seconds=3600))
         if n % 10 == 9:
             rig.clock.advance(0.001)
     rig.clock.advance(30)
     rig.sim.reset_counters()
     await poller.run_cycle()
-    assert rig.sim.counters["listExports"] == 2
-    assert rig.alerts("C1") == {(job.id, "SUCCEEDED"): 1 for job in burst}
+    assert rig.sim.counters["listExports"] == 2  # down to the watermark, no further
+    assert set(await rig.store.job_states("p1")) == {job.id for job in burst}
     # A job created in the watermark's very instant after the cycle is still new.
     late = rig.sim.create_job("p1", rig.owners[0], run_seconds=1, created_at=burst[-1].created_at)
     rig.clock.advance(30)
     await poller.run_cycle()
-    assert rig.alerts("C1")[(late.id, "SUCCEEDED")] == 1
-    assert sum(rig.alerts("C1").values()) == 231
+    assert rig.alerts("C1") == {(late.id, "SUCCEEDED"): 1}
+    assert before.id not in {job for job, _, _ in rig.all_alerts()}
 
 
 async def test_rate_limited_posts_are_retried_by_the_slack_client(rig: PollerRig) -> None:
@@ -403,3 +405,49 @@ async def _post_as_bot(rig: PollerRig, channel: str, metadata: dict[str, object]
     ts = response.json()["ts"]
     assert alert_keys(rig.slack.messages(channel))
     return str(ts)
+
+
+async def test_a_project_polled_again_after_a_long_gap_takes_a_new_baseline(
+    rig: PollerRig,
+) -> None:
+    await rig.subscribe("C1", "p1", F, S)
+    poller = rig.poller()
+    watched = rig.sim.create_job("p1", rig.owners[0], run_seconds=3 * 3600, outcome="FAILED")
+    await poller.run_cycle()  # baseline: the long job is followed
+    meanwhile = [rig.sim.create_job("p1", rig.owners[1], outcome="FAILED") for _ in range(8)]
+    rig.clock.advance(7 * 3600)  # the bot was down for seven hours
+    restarted = rig.poller()
+    await restarted.run_cycle()
+    # What appeared while nobody looked is history; the job it was following still alerts.
+    assert rig.alerts("C1") == {(watched.id, "FAILED"): 1}
+    assert all((job.id, "FAILED") not in rig.alerts("C1") for job in meanwhile)
+    after = rig.sim.create_job("p1", rig.owners[1], outcome="FAILED")
+    rig.clock.advance(30)
+    await restarted.run_cycle()
+    assert rig.alerts("C1")[(after.id, "FAILED")] == 1
+
+
+async def test_unsubscribing_then_subscribing_again_does_not_replay_the_gap(
+    rig: PollerRig,
+) -> None:
+    await rig.subscribe("C1", "p1", F)
+    poller = rig.poller()
+    await poller.run_cycle()
+    rig.sim.create_job("p1", rig.owners[0], run_seconds=60, outcome="FAILED")
+    rig.clock.advance(30)
+    await poller.run_cycle()
+    assert len(await rig.store.job_states("p1")) == 1
+    await rig.store.unsubscribe("C1", "p1")
+    await poller.run_cycle()
+    assert await rig.store.job_states("p1") == {}  # forgotten
+    gap = [rig.sim.create_job("p1", rig.owners[0], outcome="FAILED") for _ in range(3)]
+    rig.clock.advance(600)
+    await poller.run_cycle()  # nothing to poll
+    await rig.store.subscribe("C2", "p1", [F], created_by="U0ANA")
+    await poller.run_cycle()
+    assert rig.all_alerts() == {}
+    fresh = rig.sim.create_job("p1", rig.owners[0], outcome="FAILED")
+    rig.clock.advance(30)
+    await poller.run_cycle()
+    assert rig.alerts("C2") == {(fresh.id, "FAILED"): 1}
+    assert len(gap) == 3

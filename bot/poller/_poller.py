@@ -20,7 +20,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cachetools import TTLCache
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 # SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
 EXPIRY_CHECK_SECONDS = 300.0
+_END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 # An unchanged project's ``last_polled_at`` is rewritten at most this often (seconds).
 LAST_POLLED_RESOLUTION = 300.0
 # Another poller's unconfirmed claim is taken over once it is this many intervals old.
@@ -66,7 +67,8 @@ class Poller:
     are named, not mentioned). ``interval`` defaults to POLL_INTERVAL. ``instance_id`` names
     this poller in the alert log (keep it stable across restarts of the same replica).
     ``peaka`` defaults to ``services.peaka_for()``. ``monotonic`` (seconds) drives backoff
-    and expiry checks; tests pass one tied to their simulated clock.
+    and expiry checks; tests pass one tied to their simulated clock. A project not polled for
+    ``rebaseline_after`` takes a new baseline: jobs that appeared meanwhile don't alert.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Poller:
         dedup: AlertDeduplicator | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        rebaseline_after: timedelta = timedelta(hours=6),
     ) -> None:
         store: Store | None = services.store
         if store is None:
@@ -101,6 +104,8 @@ class Poller:
         self._backoff = ProjectBackoff(base=self.interval, clock=monotonic, rng=rng)
         self._expiry_checked: dict[str, float] = {}
         self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
+        self._rebaseline_after = rebaseline_after
+        self._subscribed: set[str] | None = None
         # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
         self._jobs: TTLCache[str, ExportJob] = TTLCache(maxsize=20_000, ttl=6 * 3600)
         self._delivery = Delivery(
@@ -163,7 +168,13 @@ class Poller:
             started = time.perf_counter()
             report = CycleReport()
             subscriptions = await self._store.list_subscriptions()
-            broken = {s.channel_id: s.broken_reason for s in subscriptions if s.broken_reason}
+            working = {s.channel_id for s in subscriptions if not s.broken_reason}
+            broken = {
+                s.channel_id: s.broken_reason
+                for s in subscriptions
+                if s.broken_reason and s.channel_id not in working
+            }
+            await self._forget_unsubscribed(subscriptions)
             projects = await self._projects_to_poll(subscriptions)
             now = self._services.clock()
             stale = now - timedelta(seconds=STALE_CLAIM_INTERVALS * self.interval)
@@ -215,6 +226,21 @@ class Poller:
             )
         return projects
 
+    async def _forget_unsubscribed(self, subscriptions: Sequence[Subscription]) -> None:
+        """Reset the poll state of projects that lost their last working subscription.
+
+        So a later subscription starts from a fresh baseline instead of alerting on all
+        that happened in between. (Seen by this process only; a long gap is also caught by
+        ``rebaseline_after``.)
+        """
+        subscribed = {s.project_id for s in subscriptions if not s.broken_reason}
+        before, self._subscribed = self._subscribed, subscribed
+        for project_id in sorted(before - subscribed) if before is not None else ():
+            log.info("project %s has no working subscription now; forgetting its state", project_id)
+            await self._store.save_project_state(ProjectState(project_id))
+            await self._store.prune_job_states(project_id, _END_OF_TIME)
+            self._reach.pop(project_id, None)
+
     async def _poll_safely(
         self,
         project_id: str,
@@ -252,8 +278,17 @@ class Poller:
             self._store.project_state(project_id), self._store.job_states(project_id)
         )
         watermark = None
+        now = self._services.clock()
         if state is not None and state.baseline_at is not None:
             watermark = Watermark(state.newest_created_at, state.newest_seen_ids)
+            last = state.last_polled_at
+            if last is not None and now - last > self._rebaseline_after:
+                # Not polled for long (no subscription, or the bot was down): what appeared
+                # meanwhile is history now. Jobs it was following still alert when done.
+                log.info(
+                    "project %s was last polled at %s: taking a new baseline", project_id, last
+                )
+                watermark = None
         known = {i: TrackedJob(i, r.status, r.created_at) for i, r in rows.items()}
         expiry_due = self._expiry_due(project_id) and any(
             Status.EXPIRED in s.statuses for s in subs
@@ -311,7 +346,6 @@ class Poller:
         dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
         if dropped:
             await self._store.delete_job_states(project_id, dropped)
-        now = self._services.clock()
         if watermark is None:
             log.info(
                 "project %s: baseline of %d job(s) taken, %d unfinished tracked; no alerts",
@@ -319,11 +353,11 @@ class Poller:
                 len(fetched.listed),
                 len(decision.tracked),
             )
-        if watermark != decision.watermark or _stale(state, now):
+        if watermark is None or watermark != decision.watermark or _stale(state, now):
             await self._store.save_project_state(
                 ProjectState(
                     project_id=project_id,
-                    baseline_at=state.baseline_at if state and state.baseline_at else now,
+                    baseline_at=now if watermark is None or state is None else state.baseline_at,
                     newest_created_at=decision.watermark.created_at,
                     newest_seen_ids=decision.watermark.ids,
                     last_polled_at=now,
