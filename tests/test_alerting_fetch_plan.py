@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.fetch_plan import (
+    MIN_FIRST_PAGE,
     PAGE_SIZE,
     Straggler,
     StragglerPlan,
     Watermark,
     estimated_pages,
+    first_page_size,
     plan_stragglers,
 )
 
@@ -191,3 +193,13 @@ def test_estimated_pages_rounds_up_per_page_size() -> None:
     assert estimated_pages(
         at(-201), frontier=at(0), tracked_created=tracked, density=None
     ) == math.ceil(201 / PAGE_SIZE)
+
+
+def test_first_page_size_follows_the_previous_reach_within_bounds() -> None:
+    assert first_page_size(None) == PAGE_SIZE  # unknown: a full page
+    assert first_page_size(0) == MIN_FIRST_PAGE
+    assert first_page_size(3) == MIN_FIRST_PAGE
+    assert first_page_size(40) == 90  # twice as deep, plus a margin
+    assert first_page_size(150) == PAGE_SIZE
+    sizes = [first_page_size(n) for n in range(0, 300)]
+    assert sizes == sorted(sizes) and min(sizes) >= MIN_FIRST_PAGE and max(sizes) == PAGE_SIZE

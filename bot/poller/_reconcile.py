@@ -25,6 +25,8 @@ __all__ = ["DM_PREFIX", "Leftovers"]
 log = logging.getLogger(__name__)
 
 DM_PREFIX = "dm:"  # alert-log targets of direct messages, which this poller does not send
+# After this many failed history searches in a row for a channel, send without one.
+MAX_SCAN_FAILURES = 3
 
 
 class Leftovers:
@@ -48,6 +50,7 @@ class Leftovers:
         self._delivery = delivery
         self._instance_id = instance_id
         self._known_jobs = known_jobs
+        self._scan_failures: dict[str, int] = {}
 
     async def collect(self, *, stale_before: datetime, broken: Mapping[str, str]) -> list[Outbound]:
         """The leftovers to send (again) this cycle; the rest is confirmed, failed or waits.
@@ -56,7 +59,10 @@ class Leftovers:
         ``broken``: channel -> reason for channels whose subscriptions are broken.
         """
         by_channel: dict[str, list[AlertRecord]] = {}
-        for record in await self._store.unconfirmed_alerts():
+        records = await self._store.unconfirmed_alerts()
+        # Keys settled elsewhere (another replica, an operator) need no memory here.
+        self._delivery.unposted &= {r.key for r in records}
+        for record in records:
             if record.key.target.startswith(DM_PREFIX):
                 continue
             if record.claimed_by != self._instance_id and not await self._store.reclaim_alert(
@@ -91,7 +97,17 @@ class Leftovers:
             for name, ts in scan.found.items():
                 await self._dedup.confirm(wanted[name].key, channel, ts)
                 log.info("alert %s in %s was posted before a restart; confirmed", name, channel)
-            if scan.complete:
+            failures = 0 if scan.complete else self._scan_failures.get(channel, 0) + 1
+            self._scan_failures[channel] = failures
+            if failures >= MAX_SCAN_FAILURES:
+                # History stays unreadable: better a possible repeat than a lost alert.
+                log.warning(
+                    "can't search %s's history (%d tries); sending its %d unconfirmed alert(s)",
+                    channel,
+                    failures,
+                    len(wanted) - len(scan.found),
+                )
+            if scan.complete or failures >= MAX_SCAN_FAILURES:
                 sendable += [r for name, r in wanted.items() if name not in scan.found]
         return [o for o in [await self._outbound(r) for r in sendable] if o is not None]
 
