@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Row", "format_table", "percentile", "ratio", "read_rows", "summary", "write_json"]
+__all__ = [
+    "Row",
+    "format_table",
+    "percentile",
+    "progress",
+    "ratio",
+    "read_rows",
+    "summary",
+    "write_json",
+]
+
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """One line on stderr, with the seconds since this process started."""
+    print(f"   [{time.monotonic() - _STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

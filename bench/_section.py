@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from bench import _profiling
 from bench._sizes import FULL, ISSUE, QUICK
 
 __all__ = ["SECTIONS", "SIZES", "main"]
@@ -37,22 +38,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("name", choices=sorted(SECTIONS))
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
-    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
+    parser.add_argument(
+        "--profile", type=Path, help="write a pyinstrument profile of the measured spans here"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sizes = SIZES[args.sizes]
     module = importlib.import_module(SECTIONS[args.name])
     if args.profile is not None:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(async_mode="enabled")
-        with profiler:
-            rows = asyncio.run(module.run(sizes))
-        args.profile.parent.mkdir(parents=True, exist_ok=True)
-        args.profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
-        args.profile.with_suffix(".html").write_text(profiler.output_html())
-    else:
-        rows = asyncio.run(module.run(sizes))
+        _profiling.enable()
+    rows = asyncio.run(module.run(sizes))
+    if args.profile is not None and not _profiling.write(args.profile):
+        print(f"note: section {args.name} has no profiled span", file=sys.stderr)
     args.out.write_text(json.dumps([asdict(row) for row in rows]))
     return 0
 

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import _profiling
 from bench._bot import SIGNING_SECRET, bot_settings
 from bench._host import WorldHost
 from bench._report import Row, summary
@@ -87,7 +88,8 @@ async def _measure(
         for _ in range(2):
             got = await slack.load(**bare, concurrency=concurrency, total=half)
             times["list"] += got["total"]
-            got = await slack.load(**command, concurrency=concurrency, total=half)
+            with _profiling.measured():  # the bot's side of the commands, in this process
+                got = await slack.load(**command, concurrency=concurrency, total=half)
             times["ack"] += got["ack"]
             times["total"] += got["total"]
             got = await slack.load(**health, concurrency=concurrency, total=half)

@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench import _profiling
 from bench._bot import PollerBot, bot_settings
 from bench._host import WorldHost
-from bench._report import Row, percentile, summary
+from bench._report import Row, percentile, progress, summary
 from bench._sizes import Sizes
 
 __all__ = ["run"]
@@ -52,11 +53,15 @@ async def _scenario(stragglers: int, new: int, projects: int, cycles: int) -> li
                 data_dir=Path(tmp),
             )
             async with PollerBot(settings, host.info["projects"], ["FAILED"]) as bot:
+                progress(f"poll cost N={new}: {projects} projects set up; baseline cycle")
                 await bot.poller.run_cycle()  # the baseline: not measured
-                for _ in range(cycles):
+                for cycle in range(cycles):
+                    if cycle % 5 == 4:
+                        progress(f"poll cost N={new}: cycle {cycle + 1}/{cycles}")
                     truths.append(await host.step())
                     await host.reset_counters()
-                    report = await bot.poller.run_cycle()
+                    with _profiling.measured():
+                        report = await bot.poller.run_cycle()
                     if report.failed:
                         raise RuntimeError(f"{len(report.failed)} project(s) failed to poll")
                     counts = await host.counters()
