@@ -369,8 +369,10 @@ async def test_another_pollers_claim_is_taken_over_only_once_stale(rig: PollerRi
     rig.clock.advance(30)
     assert await rig.store.claim_alert(AlertKey(job.id, F, "C1"), "p1", "replica-a")
     await poller.run_cycle()  # replica-a may still be posting it
+    rig.clock.advance(9 * 60)
+    await poller.run_cycle()
     assert rig.alerts("C1") == {}
-    rig.clock.advance(5 * 30)
+    rig.clock.advance(2 * 60)  # ten minutes: replica-a is surely not posting it any more
     await poller.run_cycle()
     assert rig.alerts("C1") == {(job.id, "FAILED"): 1}
     [record] = await rig.store.alerts_for(job.id)

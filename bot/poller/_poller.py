@@ -44,7 +44,10 @@ EXPIRY_CHECK_SECONDS = 300.0
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 # An unchanged project's ``last_polled_at`` is rewritten at most this often (seconds).
 LAST_POLLED_RESOLUTION = 300.0
-# Another poller's unconfirmed claim is taken over once it is this many intervals old.
+# Another poller's unconfirmed claim is taken over once it is this old (seconds) and at
+# least this many intervals old: long past any live poller's post. (Replicas that died are
+# handled sooner by the lease layer, which knows they are gone.)
+STALE_CLAIM_SECONDS = 600.0
 STALE_CLAIM_INTERVALS = 4
 
 
@@ -119,6 +122,7 @@ class Poller:
             delivery=self._delivery,
             instance_id=instance_id,
             known_jobs=self._jobs.get,
+            now=services.clock,
         )
         self._cycle_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -175,9 +179,11 @@ class Poller:
                 if s.broken_reason and s.channel_id not in working
             }
             await self._forget_unsubscribed(subscriptions)
+            # Before the leftovers: a leased poller adopts dead replicas' claims in here.
             projects = await self._projects_to_poll(subscriptions)
             now = self._services.clock()
-            stale = now - timedelta(seconds=STALE_CLAIM_INTERVALS * self.interval)
+            age = max(STALE_CLAIM_SECONDS, STALE_CLAIM_INTERVALS * self.interval)
+            stale = now - timedelta(seconds=age)
             leftovers = await self._leftovers.collect(stale_before=stale, broken=broken)
             report.leftovers = len(leftovers)
             mutes = _MuteCheck(self._store)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,6 +42,7 @@ class Leftovers:
         delivery: Delivery,
         instance_id: str,
         known_jobs: Callable[[str], ExportJob | None],
+        now: Callable[[], datetime],
     ) -> None:
         self._store = store
         self._dedup = dedup
@@ -51,6 +52,7 @@ class Leftovers:
         self._instance_id = instance_id
         self._known_jobs = known_jobs
         self._scan_failures: dict[str, int] = {}
+        self._now = now
 
     async def collect(self, *, stale_before: datetime, broken: Mapping[str, str]) -> list[Outbound]:
         """The leftovers to send (again) this cycle; the rest is confirmed, failed or waits.
@@ -111,7 +113,15 @@ class Leftovers:
                 sendable += [r for name, r in wanted.items() if name not in scan.found]
         return [o for o in [await self._outbound(r) for r in sendable] if o is not None]
 
+    async def _renew(self, record: AlertRecord) -> bool:
+        """Refresh this poller's claim right before sending it again, so no other poller
+        takes it for stale while the post is on its way. False: someone else has it now."""
+        just_after = self._now() + timedelta(microseconds=1)
+        return await self._store.reclaim_alert(record.key, self._instance_id, just_after)
+
     async def _outbound(self, record: AlertRecord) -> Outbound | None:
+        if not await self._renew(record):
+            return None
         job = self._known_jobs(record.key.job_id)
         if job is None:
             try:
