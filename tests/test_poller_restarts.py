@@ -192,7 +192,7 @@ async def test_sigkilled_poller_restarts_without_missing_or_repeating_an_alert(
                 rig.slack.release()
                 await done
             elif kill == "random":
-                await asyncio.sleep(rng.uniform(0.0, 0.25))
+                await _random_moment_inside(rig, done, rng)
                 if not done.done():
                     done.cancel()
                     await fleet.restart()
@@ -235,3 +235,23 @@ async def test_sigkilled_poller_restarts_without_missing_or_repeating_an_alert(
         log = (tmp_path / "poller-proc.log").read_text()
         assert "Traceback" not in log, log[-3000:]
         assert rig.api_key not in log
+
+
+async def _random_moment_inside(
+    rig: PollerRig, cycle: asyncio.Task[dict[str, Any]], rng: random.Random
+) -> None:
+    """Return at a random point of the running cycle: after its k-th Peaka List request, or
+    after its first Slack post (or when the cycle ends first)."""
+    lists = rig.sim.counters["listExports"]
+    posts = len(rig.slack.calls("chat.postMessage"))
+    k = rng.randint(1, 6)
+
+    def reached() -> bool:
+        if k == 6:
+            return len(rig.slack.calls("chat.postMessage")) > posts
+        return rig.sim.counters["listExports"] >= lists + k
+
+    for _ in range(5000):  # ~10 s at most
+        if cycle.done() or reached():
+            return
+        await asyncio.sleep(0.002)
