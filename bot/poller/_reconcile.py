@@ -73,9 +73,9 @@ class Leftovers:
                 continue  # another live poller is on it
             by_channel.setdefault(record.key.target, []).append(record)
         outbound: list[Outbound] = []
-        for channel, records in by_channel.items():
+        for channel, waiting in by_channel.items():
             try:
-                outbound += await self._settle(channel, records, broken.get(channel))
+                outbound += await self._settle(channel, waiting, broken.get(channel))
             except Exception:
                 log.exception("settling leftover alerts for %s failed; trying next cycle", channel)
         return outbound
