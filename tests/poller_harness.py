@@ -148,6 +148,8 @@ class PollerRig:
             "PEAKA_API_URL": self.peaka_url,
             "PEAKA_PROJECTS": ",".join(f"{p.upper()}x={p}" for p in PROJECTS),
             "POLL_INTERVAL": "30",
+            # Channel alerts only: owners' DMs have their own tests (tests/test_links_*).
+            "LINKING_ENABLED": "false",
         }
 
     def settings(self) -> Settings:

@@ -298,3 +298,50 @@ async def test_without_a_store_or_outcomes_nothing_happens(
         assert (report.sent, report.invited) == ([], [])
     finally:
         await bare.aclose()
+
+
+async def test_the_real_poller_sends_owner_dms_once_and_invites_the_unlinked_once(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    simulator: RunningSimulator,
+    bot_services: Services,
+) -> None:
+    from bot.poller import Poller
+
+    assert bot_services.store is not None
+    await link_key(signed, ANA_KEY, user_id=ANA)
+    await bot_services.store.subscribe("C0ALERTS", PROJECT_ID, frozenset({Status.FAILED}), ANA)
+    poller = Poller(bot_services, instance_id="proactive-test", interval=30)
+    await poller.run_cycle()  # the baseline: history never DMs anyone
+    assert dm_channel_messages(slack, ANA) == [] and dm_channel_messages(slack, BEN) == []
+
+    ok = _running(simulator, "ana@example.com", api_key=ANA_KEY, created_at=None)
+    unlinked = _running(simulator, "ben@example.com", outcome="FAILED", created_at=None)
+    await poller.run_cycle()  # both seen running
+    simulator.clock.advance(300)
+    for _ in range(3):  # finished, then two more cycles that must add nothing
+        await poller.run_cycle()
+
+    def proactive_dms(user: str) -> list[dict[str, object]]:
+        """DMs about this test's jobs (seeded jobs may finish in the same window too)."""
+        return [
+            m
+            for m in dm_channel_messages(slack, user)
+            if (m.get("metadata") or {}).get("event_type") == proactive.DM_EVENT
+            and m["metadata"]["event_payload"]["job_id"] in (ok.id, unlinked.id)
+        ]
+
+    ana_dms = proactive_dms(ANA)
+    assert len(ana_dms) == 1, [(m["ts"], m["metadata"]) for m in ana_dms]
+    assert ok.id in str(ana_dms[0]["metadata"])
+    async with httpx.AsyncClient() as client:
+        urls = file_urls(ana_dms[0].get("blocks"))
+        assert urls
+        for url in urls:
+            assert (await client.get(url)).status_code == 200
+    assert proactive_dms(BEN) == [], "no error DM to someone who has not linked a key"
+    invitations = [
+        m for m in dm_channel_messages(slack, BEN) if "/exports connect" in message_text(m)
+    ]
+    assert len(invitations) == 1, "one invitation, once"
+    assert_no_links_outside_dms(slack, simulator, allowed_dms=(ANA,))

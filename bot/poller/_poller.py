@@ -28,6 +28,7 @@ from bot import metrics
 from bot.app import Services
 from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
 from bot.core.fetch_plan import Watermark
+from bot.links.proactive import after_project_cycle, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
@@ -198,6 +199,8 @@ class Poller:
             )
             fresh = [alert for batch in results for alert in batch]
             await self._delivery.deliver([*leftovers, *fresh])
+            if self._services.settings.linking_enabled:
+                await sweep_done_requests(self._services, polled=ready)
             elapsed = time.perf_counter() - started
             metrics.POLL_CYCLE_SECONDS.observe(elapsed)
             metrics.POLL_LAST_CYCLE.set(time.time())
@@ -343,6 +346,13 @@ class Poller:
             if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
                 report.suppressed += 1
         report.claimed += len(outbound)
+        if self._services.settings.linking_enabled:
+            # Owners' DMs go through the same once-only log; before the state is saved, so a
+            # crash re-decides them rather than losing them.
+            outcomes = outcomes_seen(
+                project_id, known=known, observed=fetched.observed, watermark=watermark
+            )
+            await after_project_cycle(self._services, project_id, outcomes)
         # 2. Then what is tracked, 3. then the watermark.
         seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
         await self._store.upsert_job_states(
