@@ -47,7 +47,8 @@ class SlackSide:
         return {}
 
     async def load(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Run one closed loop; ``body``: kind (command/list/health), url, concurrency, total."""
+        """Run one closed loop; ``body``: kind (command, list, list_then_post: a List then a
+        response_url post, or health), url, concurrency, total."""
         kind, url = body["kind"], body["url"]
         concurrency, total = int(body["concurrency"]), int(body["total"])
         firsts: list[float] = []
@@ -65,9 +66,13 @@ class SlackSide:
             async def call() -> None:
                 started = time.monotonic()
                 response = await client.get(url, params=params, headers=headers)
-                if kind == "list":
+                if kind in ("list", "list_then_post"):
                     response.raise_for_status()
-                    response.json()
+                    jobs = response.json()
+                if kind == "list_then_post":  # what a command must do at least
+                    reply = {"text": f"{len(jobs)} jobs", "response_type": "ephemeral"}
+                    target = self.slack.response_url(f"bare{next(self._ids)}")
+                    (await client.post(target, json=reply)).raise_for_status()
                 totals.append(time.monotonic() - started)
 
             await closed_loop(concurrency, total, call)

@@ -31,7 +31,7 @@ __all__ = ["run"]
 
 SECTION = "4 scale"
 INTERVAL = 30.0
-FLOOR_PASSES = 3
+FLOOR_PASSES = 2
 # The floor fetches this many pages at a time (all 2,000 at once time out in httpx's pool).
 FETCH_CONCURRENCY = 32
 
