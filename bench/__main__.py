@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors: dict[str, str] = {}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             profile = RESULTS / f"profile-{name}.txt" if name == args.profile else None
@@ -104,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": command,
         "mode": sizes,
         "sizes": SIZES[sizes].as_json(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": started_at,
         "seconds": round(time.perf_counter() - started, 1),
         "section_seconds": seconds,
         "errors": errors,
