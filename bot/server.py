@@ -30,6 +30,7 @@ from bot.replicas import (
     SecondReplicaError,
     SingleReplicaLock,
     lock_sqlite_file,
+    poller_for,
 )
 from bot.settings import Settings
 from bot.store import Store
@@ -191,6 +192,7 @@ async def start_bot(settings: Settings, *, services: Services | None = None) -> 
     """
     check_linking_settings(settings)  # no usable BOT_ENCRYPTION_KEY with linking on: refuse
     sqlite_lock: SingleReplicaLock | None = None
+    made_here = services is None
     if services is None:
         # One bot per SQLite file: raises SecondReplicaError before the database is touched.
         sqlite_lock = lock_sqlite_file(settings.database_url)
@@ -202,6 +204,10 @@ async def start_bot(settings: Settings, *, services: Services | None = None) -> 
             raise
     app = build_app(settings, services=services)
     try:
+        if made_here and services.poller is None:
+            # build_app has just given the services their Slack client. On PostgreSQL the
+            # poller polls only this replica's leased share of the projects (bot.replicas).
+            services.poller = poller_for(services)
         http = await start_http(
             None if settings.socket_mode else app, services, settings.host, settings.port
         )

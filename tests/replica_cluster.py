@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,9 @@ class HoldingStandIn(SlackStandIn):
         self.held = asyncio.Event()
         self.held_keys: list[tuple[str, str, str]] = []
         self._release = asyncio.Event()
+        # Called with the (job, status, channel) keys of every accepted alert post, as it is
+        # accepted (before any hold).
+        self.on_alert_post: Callable[[list[tuple[str, str, str]]], None] = lambda keys: None
 
     def release(self) -> None:
         self.hold_posts = False
@@ -136,15 +139,21 @@ class HoldingStandIn(SlackStandIn):
 
     async def _api(self, request: web.Request) -> web.Response:
         response = await super()._api(request)
-        if request.match_info["method"] == "chat.postMessage" and self.hold_posts:
-            call = self.calls()[-1]  # recorded just now: no await since it was appended
-            if call.ok:
-                channel = str(call.response.get("channel"))
-                for key in keys_in_metadata((call.response.get("message") or {}).get("metadata")):
-                    job_id, _, status = key.rpartition(":")
-                    self.held_keys.append((job_id, status, channel))
-                self.held.set()
-                await self._release.wait()
+        if request.match_info["method"] != "chat.postMessage":
+            return response
+        call = self._calls[-1]  # recorded just now: no await since it was appended
+        if not call.ok:
+            return response
+        channel = str(call.response.get("channel"))
+        keys = []
+        for key in keys_in_metadata((call.response.get("message") or {}).get("metadata")):
+            job_id, _, status = key.rpartition(":")
+            keys.append((job_id, status, channel))
+        self.on_alert_post(keys)
+        if self.hold_posts:
+            self.held_keys.extend(keys)
+            self.held.set()
+            await self._release.wait()
         return response
 
 
@@ -246,7 +255,6 @@ class Clockwork:
     )
     _t0: float = 0.0
     _start: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _seen_calls: int = 0
     _scheduled: list[tuple[datetime, int, Callable[[], object]]] = field(default_factory=list)
     _order: itertools.count[int] = field(default_factory=itertools.count)
     _task: asyncio.Task[None] | None = None
@@ -254,6 +262,7 @@ class Clockwork:
     def start(self) -> None:
         self._t0 = asyncio.get_running_loop().time()
         self._start = self.clock.now()
+        self.slack.on_alert_post = self._stamp
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -281,10 +290,8 @@ class Clockwork:
             await asyncio.sleep(TICK)
 
     def _step(self, loop_time: float) -> None:
-        from datetime import timedelta
-
-        target = self._start + timedelta(seconds=loop_time - self._t0)
         # Scheduled actions happen at their exact simulated time, in order.
+        target = self._simulated(loop_time)
         while self._scheduled and self._scheduled[0][0] <= target:
             when, _, action = self._scheduled.pop(0)
             if when > self.clock.now():
@@ -292,20 +299,15 @@ class Clockwork:
             action()
         if target > self.clock.now():
             self.clock.set(target)
-        self._stamp()
 
-    def _stamp(self) -> None:
-        calls = self.slack.calls("chat.postMessage")
-        now = self.clock.now()
-        for call in calls[self._seen_calls :]:
-            if not call.ok:
-                continue
-            message = call.response.get("message") or {}
-            channel = str(call.response.get("channel"))
-            for key in keys_in_metadata(message.get("metadata")):
-                job_id, _, status = key.rpartition(":")
-                self.posted[(job_id, status, channel)].append(now)
-        self._seen_calls = len(calls)
+    def _simulated(self, loop_time: float) -> datetime:
+        return self._start + timedelta(seconds=loop_time - self._t0)
+
+    def _stamp(self, keys: list[tuple[str, str, str]]) -> None:
+        # The moment Slack accepted it, on the simulated time line (which is real time here).
+        now = max(self.clock.now(), self._simulated(asyncio.get_running_loop().time()))
+        for key in keys:
+            self.posted[key].append(now)
 
 
 @dataclass(eq=False)

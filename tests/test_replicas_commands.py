@@ -127,10 +127,7 @@ async def test_state_written_through_one_replica_is_what_the_others_see(
     cluster: Cluster,
 ) -> None:
     a, b, c = cluster.replicas
-    said = await cluster.command(
-        "subscribe failed succeeded project side", replica=a, user_id=ADMIN_USER
-    )
-    assert "now gets alerts" in said.post.text
+    await cluster.command("subscribe failed succeeded project side", replica=a, user_id=ADMIN_USER)
     listed = all_text((await cluster.command("subscriptions", replica=b)).post)
     assert "side" in listed and "failed" in listed.lower()
     await cluster.command("mute 2h", replica=c, user_id=ADMIN_USER)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
-from bot.replicas import LEASE_INTERVALS, ProjectLeases, fair_share
-from bot.store import Store
+from bot.peaka import Status
+from bot.replicas import LEASE_INTERVALS, ProjectLeases, adopt_orphaned_claims, fair_share
+from bot.store import AlertKey, Store
 from tests.store_fixtures import Backend
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -46,7 +46,7 @@ async def _settle(
     for _ in range(rounds):
         held = await _round(replicas, projects)
         _assert_disjoint(held)
-        backend.clock.advance(INTERVAL)
+        backend.clock.advance(INTERVAL / 2)  # replicas beat more often than once a cycle
         if held == previous and sorted(p for h in held for p in h) == sorted(projects):
             return held
         previous = held
@@ -83,7 +83,7 @@ async def test_three_replicas_settle_on_two_two_one_and_never_overlap(
     assert sorted(len(h) for h in final) == [1, 2, 2]
     for _ in range(3):
         assert await _round(replicas, PROJECTS) == final
-        pg_backend.clock.advance(INTERVAL)
+        pg_backend.clock.advance(INTERVAL / 2)
     holders = await replicas[0].store.lease_holders()
     assert holders == {p: r.replica_id for r, h in zip(replicas, final, strict=True) for p in h}
 
@@ -172,23 +172,53 @@ async def test_a_row_locked_by_another_transaction_is_skipped_not_waited_for(
     assert await a.select(PROJECTS) == PROJECTS
 
 
-async def test_a_dead_replicas_alert_claims_may_be_taken_over_once_it_is_not_live(
+async def test_a_dead_replicas_alert_claims_are_adopted_once_it_is_not_live(
     pg_backend: Backend,
 ) -> None:
-    a, b = await _replicas(pg_backend, 2)
-    long_ago = pg_backend.clock.now() - timedelta(hours=1)
-    assert a.takeover_cutoff("r1", long_ago) == long_ago  # nothing known yet: wait
-    await _round([a, b], PROJECTS)
-    assert a.takeover_cutoff("r1", long_ago) == long_ago  # b is alive: its claims wait
-    # A claimant that is not live (a crashed process, or b after its heartbeat lapsed):
-    # everything it claimed before the live replicas were read may be taken over now.
-    assert a.takeover_cutoff("gone-123-abc", long_ago) == a.live_seen_at
+    a, b, c = await _replicas(pg_backend, 3)
+    await _round([a, b, c], PROJECTS)
+    store = await pg_backend.open()
+
+    def key(job: str, target: str = "C1") -> AlertKey:
+        return AlertKey(job, Status.FAILED, target)
+
+    assert await adopt_orphaned_claims(store, a) == []  # nothing claimed yet
+    await store.claim_alert(key("j-live"), "p1", "r1")  # b is alive: slow, maybe, not dead
+    await store.claim_alert(key("j-old"), "p1", "host-123-abc")  # a process long gone
+    await store.claim_alert(key("j-dm", "dm:U0ANA"), "p1", "host-123-abc")  # a DM: not ours
+    await store.claim_alert(key("j-c"), "p2", "r2")
+    # c dies: after the lease time it is no longer live, and its claim is anyone's to settle.
     pg_backend.clock.advance(LEASE_INTERVALS * INTERVAL)
-    await a.select(PROJECTS)
-    assert a.live == {"r0"}
-    assert a.takeover_cutoff("r1", long_ago) == pg_backend.clock.now()
-    later = pg_backend.clock.now() + timedelta(seconds=5)
-    assert a.takeover_cutoff("r1", later) == later  # never earlier than the usual rule
+    await _round([a, b], PROJECTS)
+    await store.claim_alert(key("j-new"), "p3", "joined-456-def")  # after the live read
+    assert sorted(k.job_id for k in await adopt_orphaned_claims(store, a)) == ["j-c", "j-old"]
+    assert await adopt_orphaned_claims(store, b) == []  # each claim goes to one replica
+    owners = {r.key.job_id: r.claimed_by for r in await store.unconfirmed_alerts()}
+    assert owners == {
+        "j-live": "r1",
+        "j-old": "r0",
+        "j-dm": "host-123-abc",
+        "j-c": "r0",
+        "j-new": "joined-456-def",
+    }
+
+
+async def test_concurrent_adopters_split_orphaned_claims_without_overlap(
+    pg_backend: Backend,
+) -> None:
+    replicas = await _replicas(pg_backend, 4)
+    await _round(replicas, PROJECTS)
+    store = await pg_backend.open()
+    for i in range(40):
+        await store.claim_alert(AlertKey(f"job{i}", Status.SUCCEEDED, "C1"), "p1", "gone-1-a")
+    pg_backend.clock.advance(INTERVAL)
+    await _round(replicas, PROJECTS)
+    stores = [await pg_backend.open() for _ in replicas]
+    adopted = await asyncio.gather(
+        *(adopt_orphaned_claims(s, r) for s, r in zip(stores, replicas, strict=True))
+    )
+    flat = [k.job_id for keys in adopted for k in keys]
+    assert sorted(flat) == sorted(f"job{i}" for i in range(40))  # each exactly once
 
 
 async def test_a_replica_ids_are_unique_per_process_start() -> None:

@@ -69,6 +69,12 @@ from __future__ import annotations
 
 from bot.replicas._identity import new_replica_id
 from bot.replicas._leases import LEASE_INTERVALS, LeaseBackend, ProjectLeases, fair_share
+from bot.replicas._replica_poller import (
+    SINGLE_INSTANCE_ID,
+    ReplicaPoller,
+    adopt_orphaned_claims,
+    poller_for,
+)
 from bot.replicas._sqlite_guard import (
     EXIT_SECOND_REPLICA,
     SecondReplicaError,
@@ -80,12 +86,16 @@ from bot.replicas._sqlite_guard import (
 __all__ = [
     "EXIT_SECOND_REPLICA",
     "LEASE_INTERVALS",
+    "SINGLE_INSTANCE_ID",
     "LeaseBackend",
     "ProjectLeases",
+    "ReplicaPoller",
     "SecondReplicaError",
     "SingleReplicaLock",
+    "adopt_orphaned_claims",
     "fair_share",
     "lock_sqlite_file",
     "new_replica_id",
+    "poller_for",
     "sqlite_database_file",
 ]

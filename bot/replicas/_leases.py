@@ -2,36 +2,57 @@
 
 One call per poll cycle, :meth:`ProjectLeases.select`, does three things in order:
 
-1. heartbeat: "this replica is alive for ``ttl`` more" (the ``replicas`` table);
+1. heartbeat: "this replica is alive for one more interval" (the ``replicas`` table; a
+   background task started with :meth:`ProjectLeases.start_heartbeat` also beats four times
+   an interval, so a slow cycle never makes a live replica look dead);
 2. count the live replicas and work out the fair share, ``ceil(projects / live)``;
 3. renew this replica's leases and take free or lapsed ones, up to the fair share
    (the store releases any beyond it, so work moves to a replica that just joined).
 
-The heartbeat is written just before the leases, with the same TTL, so a dead replica
-drops out of the live count no later than its leases lapse: by the time its projects are
-free, the survivors' fair share already has room for them.
+A dead replica drops out of the live count no later than its leases lapse (see
+``HEARTBEAT_TTL_INTERVALS``): by the time its projects are free, the survivors' fair share
+already has room for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import DBAPIError
 
 from bot.replicas._identity import new_replica_id
 
-__all__ = ["LEASE_INTERVALS", "LeaseBackend", "ProjectLeases", "fair_share"]
+__all__ = [
+    "HEARTBEAT_INTERVALS",
+    "HEARTBEAT_TTL_INTERVALS",
+    "LEASE_INTERVALS",
+    "LeaseBackend",
+    "ProjectLeases",
+    "fair_share",
+]
 
 log = logging.getLogger(__name__)
 
-# A lease (and a heartbeat) lasts this many poll intervals. Renewed every cycle, so one slow
-# or missed cycle doesn't lose it; a dead replica's projects are free again within this.
+T = TypeVar("T")
+# deadlock_detected, serialization_failure: the transaction was rolled back; retry it.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+# A lease lasts this many poll intervals. Renewed every cycle, so one slow or missed cycle
+# doesn't lose it; a dead replica's projects are free again within this.
 LEASE_INTERVALS = 2.0
+# A heartbeat lasts one interval and is renewed every quarter interval by a background task:
+# a live replica never lapses (three beats of slack), and a dead one has left the live count
+# by the time its leases lapse (its last beat is at most an interval after its last renewal),
+# so the survivors' fair share has room for its projects at once.
+HEARTBEAT_TTL_INTERVALS = 1.0
+HEARTBEAT_INTERVALS = 0.25
 
 
 class LeaseBackend(Protocol):
@@ -75,6 +96,7 @@ class ProjectLeases:
     live: frozenset[str] = frozenset()
     live_seen_at: datetime | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
+    _beating: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.interval > 0:
@@ -82,8 +104,17 @@ class ProjectLeases:
 
     @property
     def ttl(self) -> timedelta:
-        """How long a lease and a heartbeat last without renewal."""
+        """How long a lease lasts without renewal."""
         return timedelta(seconds=LEASE_INTERVALS * self.interval)
+
+    @property
+    def heartbeat_ttl(self) -> timedelta:
+        """How long a heartbeat lasts without renewal."""
+        return timedelta(seconds=HEARTBEAT_TTL_INTERVALS * self.interval)
+
+    async def beat(self) -> None:
+        """Say this replica is alive for ``heartbeat_ttl`` more."""
+        await _retrying_conflicts(lambda: self.store.heartbeat(self.replica_id, self.heartbeat_ttl))
 
     async def select(self, project_ids: Collection[str]) -> list[str]:
         """Beat, renew, take the fair share of ``project_ids``; the projects to poll now.
@@ -92,33 +123,45 @@ class ProjectLeases:
         leases (they lapse, and another replica takes the projects over).
         """
         wanted = sorted(set(project_ids))
-        await self.store.heartbeat(self.replica_id, self.ttl)
+        await self.beat()
         seen_at = self.clock()
         live = frozenset(await self.store.live_replicas()) | {self.replica_id}
         self.live, self.live_seen_at = live, seen_at
         share = fair_share(len(wanted), len(live))
-        held = await self.store.acquire_leases(self.replica_id, wanted, self.ttl, share)
+
+        async def acquire() -> list[str]:
+            return await self.store.acquire_leases(self.replica_id, wanted, self.ttl, share)
+
+        held = await _retrying_conflicts(acquire)
         if len(held) < share and await self._free_left(wanted):
             # Another replica's lease transaction had those rows locked, so they were
             # skipped; it is over in milliseconds. Try once more rather than leave a lapsed
             # project unpolled for a whole cycle.
             await asyncio.sleep(random.uniform(0.005, 0.05))
-            held = await self.store.acquire_leases(self.replica_id, wanted, self.ttl, share)
+            held = await _retrying_conflicts(acquire)
         self._note(held, len(live), share)
         return held
 
-    def takeover_cutoff(self, claimed_by: str, stale_before: datetime) -> datetime:
-        """Claims by ``claimed_by`` made before the returned time may be taken over.
+    def start_heartbeat(self) -> None:
+        """Beat every ``HEARTBEAT_INTERVALS`` intervals in the background until ``release``.
 
-        An unconfirmed alert claim normally waits until ``stale_before`` (its replica may be
-        slow, not dead). A claimant missing from the live replicas at the last heartbeat
-        read is dead (or stalled for a whole lease time): its claims made before that read
-        are taken over now, so its alerts go out within the lease time, not later. Claims
-        after the read may come from a replica that has just joined, so they still wait.
+        Liveness must not depend on how long a poll cycle takes: a replica whose cycle is
+        slow (a burst of alerts, a slow Peaka) is alive, and its unconfirmed alert claims
+        are its own to settle. Only a process that stopped beating for a whole lease time
+        (dead, or frozen) is treated as gone.
         """
-        if self.live_seen_at is None or claimed_by in self.live:
-            return stale_before
-        return max(stale_before, self.live_seen_at)
+        if self._beating is None or self._beating.done():
+            self._beating = asyncio.create_task(
+                self._beat_forever(), name=f"heartbeat {self.replica_id}"
+            )
+
+    async def _beat_forever(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception as exc:  # the type only: messages may carry the database URL
+                log.warning("heartbeat failed (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(HEARTBEAT_INTERVALS * self.interval)
 
     async def _free_left(self, wanted: list[str]) -> bool:
         holders = await self.store.lease_holders()
@@ -127,6 +170,11 @@ class ProjectLeases:
     async def release(self) -> None:
         """Give up every lease and leave the registry (clean shutdown), so the others take
         the projects at their next cycle instead of waiting for the leases to lapse."""
+        beating, self._beating = self._beating, None
+        if beating is not None:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
         try:
             await self.store.release_leases(self.replica_id)
             await self.store.forget_replica(self.replica_id)
@@ -148,3 +196,22 @@ class ProjectLeases:
                 f"; gave up {', '.join(lost)}" if lost else "",
             )
         self.held = tuple(held)
+
+
+async def _retrying_conflicts(step: Callable[[], Awaitable[T]], attempts: int = 5) -> T:
+    """Run ``step``, again after a short random pause if PostgreSQL aborted it as a deadlock
+    or serialization failure (replicas beating at the same instant can cross on each
+    other's rows); each attempt is its own transaction, and the steps are idempotent."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await step()
+        except DBAPIError as exc:
+            if attempt == attempts or _sqlstate(exc) not in _TRANSIENT_SQLSTATES:
+                raise
+            log.debug("lease transaction hit %s; retrying", _sqlstate(exc))
+            await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
