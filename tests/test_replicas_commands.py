@@ -5,6 +5,8 @@ state written on one replica seen by the others, and Cancel confirmed by Slack's
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.core.cards import ACTION_CANCEL, ACTION_OLDER
+from bot.core.cards import ACTION_CANCEL, ACTION_NOTIFY_DONE, ACTION_OLDER
 from bot.peaka import Status
 from bot.store import Store
 from tests.conftest import ADMIN_USER
@@ -154,3 +156,33 @@ async def test_cancel_is_confirmed_by_slack_and_works_on_any_replica(cluster: Cl
     assert clicked.post.replace_original
     await until(lambda: cluster.sim.job_status(job_id) == "CANCELLED", within=10, what="the cancel")
     assert job_ids(clicked.post) == [job_id]
+
+
+async def test_dm_me_when_done_clicked_on_one_replica_is_sent_once_by_the_cluster(
+    cluster: Cluster,
+) -> None:
+    """The request is in the database, not in the replica that took the click; all three
+    replicas sweep for it, and the DM still goes out exactly once."""
+    a, b, _ = cluster.replicas
+    job = cluster.sim.create_job(
+        PROJECTS["main"], "ana@example.com", pending_seconds=0, run_seconds=3.0, outcome="FAILED"
+    )
+    asked = await cluster.command(f"link {job.id}", replica=a, user_id="U0ANA")
+    assert "still running" in all_text(asked.post)
+    notify = button(asked.post, ACTION_NOTIFY_DONE)
+    assert notify is not None
+    saved = await cluster.click(notify, replica=b, user_id="U0ANA")
+    assert "DM you" in all_text(saved.post)
+    async with await Store.open(cluster.database_url) as store:
+        assert await store.done_requests(PROJECTS["main"]) == [("U0ANA", job.id)]
+
+    def dms_about_the_job() -> list[dict[str, Any]]:
+        return [
+            m
+            for m in cluster.slack.messages(cluster.slack.dm_channel("U0ANA"))
+            if job.id in json.dumps(m.get("metadata") or {})
+        ]
+
+    await until(lambda: bool(dms_about_the_job()), within=20, what="the DM when done")
+    await asyncio.sleep(3 * cluster.poll_interval)  # every replica has swept again since
+    assert len(dms_about_the_job()) == 1

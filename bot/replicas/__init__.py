@@ -1,11 +1,14 @@
 """Running several copies of the bot: who polls what, and refusing replicas on SQLite.
 
-    leases = ProjectLeases(store, interval=settings.poll_interval)
-    projects = await leases.select(subscribed_projects)   # each cycle: poll only these
-    await leases.release()                               # clean shutdown
-
     guard = lock_sqlite_file(settings.database_url)       # at start-up, before the store opens
     # -> None on PostgreSQL; raises SecondReplicaError if another bot has the SQLite file
+    services.poller = poller_for(services)                # what bot.server.start_bot attaches
+
+    # What the ReplicaPoller does with its ProjectLeases:
+    leases = ProjectLeases(store, interval=settings.poll_interval)
+    leases.start_heartbeat()                              # alive, whatever a cycle takes
+    projects = await leases.select(subscribed_projects)   # each cycle: poll only these
+    await leases.release()                               # clean shutdown
 
 What replicas share
 -------------------
@@ -19,13 +22,27 @@ a fast path in front of the database.
 Dividing the polling
 --------------------
 Each project has a row in ``project_leases`` (holder, expires_at). Every cycle a replica
-heartbeats, counts the live replicas and takes up to ``ceil(projects / live)`` leases:
+counts the live replicas (a background task keeps its own heartbeat fresh, four beats per
+interval, each good for one interval) and takes up to ``ceil(projects / live)`` leases:
 its own (renewed) first, then free or lapsed ones. Leases beyond the share are released, so
 when a replica joins, the others shed projects at their next cycle and it picks them up at
 its next; when one dies, its leases lapse after ``LEASE_INTERVALS`` (2) poll intervals and
-the survivors, whose share grew as its heartbeat lapsed, take them at their next cycle. A
-clean shutdown releases at once. An outcome is therefore alerted at most about
-``2 x interval + lease time`` after it happened, even across a crash.
+the survivors, whose share grew as its heartbeat lapsed (never later than its leases), take
+them at their next cycle. A clean shutdown releases at once. An outcome is therefore
+alerted at most ``2 x interval + lease time`` (plus the work of one cycle) after it
+happened, even across a crash: an interval until a poll sees it, the lease lapsing, an
+interval until a survivor's next cycle.
+
+Alerts a replica claimed and then died
+--------------------------------------
+A replica killed between claiming an alert and confirming it leaves the claim behind, and
+maybe the message in Slack. At the start of each cycle a ``ReplicaPoller`` adopts the
+unconfirmed channel-alert claims of replicas that are no longer live
+(:func:`adopt_orphaned_claims`: atomic, one adopter per claim, only claims made before the
+live replicas were read), and the poller's reconciliation settles them in that same cycle:
+found in the channel's history by message metadata -> confirmed, else sent. A live replica's
+claims are never adopted, however slow its cycle, because its heartbeat does not depend on
+its cycles; only the poller's long stale-claim rule (minutes) reaches those.
 
 Why ``SELECT ... FOR UPDATE SKIP LOCKED`` is safe here
 -------------------------------------------------------
@@ -47,8 +64,7 @@ Why ``SELECT ... FOR UPDATE SKIP LOCKED`` is safe here
   may poll it. What keeps alerts single is the alert log: each (job, status, channel) is
   claimed by ``INSERT ... ON CONFLICT DO NOTHING`` on its primary key before it is posted,
   and exactly one transaction in the whole cluster can win that insert. A lease anomaly
-  costs extra Peaka requests, never a second alert. A claim whose replica died before
-  posting is reconciled against the channel's history (message metadata) by the poller.
+  costs extra Peaka requests, never a second alert.
 * *Clocks.* Expiries are written and compared with the replicas' clocks; skew between hosts
   shifts the effective lease time by the skew (NTP keeps that to milliseconds against a
   lease of two poll intervals).
