@@ -30,7 +30,7 @@ from bot.demo._workspace import Person
 from bot.demo._world import DEMO_CHANNEL, DEMO_CHANNEL_NAME, PEOPLE, Activity, DemoWorld
 
 if TYPE_CHECKING:
-    from bot.server import RunningBot
+    pass
 
 __all__ = ["DemoOptions", "demo_settings", "run_demo"]
 
@@ -131,7 +131,6 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
             except Exception as exc:
                 print(f"exports-bot demo: the bot did not start: {exc}", file=sys.stderr)
                 return 1
-            await _ensure_poller(bot)
             activity = Activity(world, seed=options.seed)
             poster = SignedPoster(bot.url + EVENTS_PATH, signing_secret)
             terminal = Terminal(printer, slack, poster, user=person, channel=DEMO_CHANNEL)
@@ -146,21 +145,6 @@ async def _demo(options: DemoOptions, stdin: TextIO, interactive: bool) -> int:
                 await poster.aclose()
                 await bot.stop()
     return 0
-
-
-async def _ensure_poller(bot: RunningBot) -> None:
-    """Start the bot's real Poller when ``start_bot`` has not started one itself.
-
-    A stopgap while the shell does not yet attach the poller in ``start_bot``; once it does,
-    this finds ``services.poller`` set and does nothing. ``bot.stop()`` stops it either way.
-    """
-    services = bot.services
-    if services.poller is not None or services.store is None or services.slack is None:
-        return
-    from bot.poller import Poller
-
-    services.poller = Poller(services, instance_id="demo")
-    await services.poller.start()
 
 
 def _person(name: str) -> Person | None:
