@@ -10,13 +10,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.app import Services, build_slack_client
 from bot.peaka import Status
-from bot.replicas import LEASE_INTERVALS, ProjectLeases, adopt_orphaned_claims, fair_share
+from bot.poller import Poller
+from bot.replicas import (
+    LEASE_INTERVALS,
+    SINGLE_INSTANCE_ID,
+    ProjectLeases,
+    ReplicaPoller,
+    adopt_orphaned_claims,
+    fair_share,
+    poller_for,
+)
+from bot.settings import load_settings
 from bot.store import AlertKey, Store
+from tests.conftest import RunningSimulator, settings_env
+from tests.slack_standin import SlackStandIn
 from tests.store_fixtures import Backend
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -96,12 +110,14 @@ async def test_a_dead_replicas_projects_lapse_after_two_intervals_and_are_taken_
     orphaned = set(c.held)
     assert orphaned
     await _round([a, b, c], PROJECTS)  # c's last renewal, then it dies (never calls again)
-    # Just short of the lease time, c's projects are still its own: nobody else polls them.
-    pg_backend.clock.advance(LEASE_INTERVALS * INTERVAL - 0.001)
-    held = await _round([a, b], PROJECTS)
-    assert not orphaned & (set(held[0]) | set(held[1]))
+    # Up to just short of the lease time, c's projects are still its own: nobody else polls
+    # them. (a and b go on beating every half interval, as their heartbeat tasks do.)
+    for step in (0.5, 0.5, 0.5, 0.499):
+        pg_backend.clock.advance(step * INTERVAL)
+        held = await _round([a, b], PROJECTS)
+        assert not orphaned & (set(held[0]) | set(held[1]))
     # At the lease time they are free, and c no longer counts: the survivors split all five.
-    pg_backend.clock.advance(0.001)
+    pg_backend.clock.advance(0.001 * INTERVAL)
     held = await _round([a, b], PROJECTS)
     _assert_disjoint(held)
     assert sorted(held[0] + held[1]) == PROJECTS
@@ -146,9 +162,9 @@ async def test_eight_concurrent_replicas_never_hold_one_project_twice(pg_backend
     held = await _settle(pg_backend, replicas, projects, rounds=6)
     assert max(len(h) for h in held) == fair_share(20, 8)
     survivors = replicas[:5]  # three die at once: their leases lapse, the rest take them
-    for _ in range(int(LEASE_INTERVALS)):
+    for _ in range(int(2 * LEASE_INTERVALS)):  # half-interval steps: the living keep beating
         _assert_disjoint(await _round(survivors, projects))
-        pg_backend.clock.advance(INTERVAL)
+        pg_backend.clock.advance(INTERVAL / 2)
     held = await _settle(pg_backend, survivors, projects, rounds=6)
     assert max(len(h) for h in held) == fair_share(20, 5)
 
@@ -187,9 +203,11 @@ async def test_a_dead_replicas_alert_claims_are_adopted_once_it_is_not_live(
     await store.claim_alert(key("j-old"), "p1", "host-123-abc")  # a process long gone
     await store.claim_alert(key("j-dm", "dm:U0ANA"), "p1", "host-123-abc")  # a DM: not ours
     await store.claim_alert(key("j-c"), "p2", "r2")
-    # c dies: after the lease time it is no longer live, and its claim is anyone's to settle.
-    pg_backend.clock.advance(LEASE_INTERVALS * INTERVAL)
-    await _round([a, b], PROJECTS)
+    # c dies: a and b go on beating; after a lease time c is no longer live, and its claim
+    # is anyone's to settle.
+    for _ in range(int(2 * LEASE_INTERVALS)):
+        pg_backend.clock.advance(INTERVAL / 2)
+        await _round([a, b], PROJECTS)
     await store.claim_alert(key("j-new"), "p3", "joined-456-def")  # after the live read
     assert sorted(k.job_id for k in await adopt_orphaned_claims(store, a)) == ["j-c", "j-old"]
     assert await adopt_orphaned_claims(store, b) == []  # each claim goes to one replica
@@ -209,16 +227,16 @@ async def test_concurrent_adopters_split_orphaned_claims_without_overlap(
     replicas = await _replicas(pg_backend, 4)
     await _round(replicas, PROJECTS)
     store = await pg_backend.open()
-    for i in range(40):
+    for i in range(20):
         await store.claim_alert(AlertKey(f"job{i}", Status.SUCCEEDED, "C1"), "p1", "gone-1-a")
-    pg_backend.clock.advance(INTERVAL)
+    pg_backend.clock.advance(INTERVAL / 2)
     await _round(replicas, PROJECTS)
     stores = [await pg_backend.open() for _ in replicas]
     adopted = await asyncio.gather(
         *(adopt_orphaned_claims(s, r) for s, r in zip(stores, replicas, strict=True))
     )
     flat = [k.job_id for keys in adopted for k in keys]
-    assert sorted(flat) == sorted(f"job{i}" for i in range(40))  # each exactly once
+    assert sorted(flat) == sorted(f"job{i}" for i in range(20))  # each exactly once
 
 
 async def test_a_replica_ids_are_unique_per_process_start() -> None:
@@ -227,3 +245,23 @@ async def test_a_replica_ids_are_unique_per_process_start() -> None:
     ids = {new_replica_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(len(i) < 80 and " " not in i for i in itertools.islice(ids, 5))
+
+
+async def test_the_poller_is_leased_on_postgresql_and_plain_on_sqlite(
+    pg_backend: Backend, slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    settings = load_settings(settings_env(slack, simulator, tmp_path))
+    on_postgres = Services.from_settings(settings, store=await pg_backend.open())
+    on_postgres.slack = build_slack_client(settings)
+    leased = poller_for(on_postgres)
+    assert isinstance(leased, ReplicaPoller)
+    assert leased.instance_id == leased.leases.replica_id  # claims name the live replica
+    assert leased.leases.interval == settings.poll_interval
+    async with await Store.open(settings.database_url) as sqlite_store:
+        on_sqlite = Services.from_settings(settings, store=sqlite_store)
+        on_sqlite.slack = build_slack_client(settings)
+        single = poller_for(on_sqlite)
+        assert type(single) is Poller
+        assert single.instance_id == SINGLE_INSTANCE_ID  # one bot per file: a restart is "it"
+    with pytest.raises(ValueError, match="needs a database"):
+        poller_for(Services.from_settings(settings))
