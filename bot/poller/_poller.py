@@ -200,7 +200,10 @@ class Poller:
             fresh = [alert for batch in results for alert in batch]
             await self._delivery.deliver([*leftovers, *fresh])
             if self._services.settings.linking_enabled:
-                await sweep_done_requests(self._services, polled=ready)
+                # Subscribed projects are some replica's poll (the outcome path DMs there);
+                # the sweep reads only the jobs people wait for in the others.
+                watched = {s.project_id for s in subscriptions if not s.broken_reason}
+                await sweep_done_requests(self._services, polled=watched)
             elapsed = time.perf_counter() - started
             metrics.POLL_CYCLE_SECONDS.observe(elapsed)
             metrics.POLL_LAST_CYCLE.set(time.time())
