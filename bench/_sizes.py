@@ -37,7 +37,7 @@ class Sizes:
 FULL = Sizes(
     # The 200 projects take the poller ~40 s a cycle (see README): per-project figures
     # do not depend on the number of projects, so fewer projects keep the run short.
-    poll_runs=((0, 15, 20), (5, 15, 20), (500, 4, 20)),
+    poll_runs=((0, 15, 20), (5, 15, 20), (500, 2, 20)),
     poll_stragglers=30,
     latency_jobs=100,
     latency_projects=10,
