@@ -40,6 +40,9 @@ __all__ = ["CycleReport", "Poller"]
 
 log = logging.getLogger(__name__)
 
+# How many projects one cycle polls at once (each is a few sequential requests).
+MAX_PROJECTS_IN_PARALLEL = 16
+
 # SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
 EXPIRY_CHECK_SECONDS = 300.0
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
@@ -106,6 +109,9 @@ class Poller:
         self._dedup = dedup or AlertDeduplicator(store)
         self._monotonic = monotonic
         self._backoff = ProjectBackoff(base=self.interval, clock=monotonic, rng=rng)
+        # Bounded fan-out: thousands of projects at once would time out each other's requests
+        # (and back each other off) instead of finishing sooner.
+        self._in_parallel = asyncio.Semaphore(MAX_PROJECTS_IN_PARALLEL)
         self._expiry_checked: dict[str, float] = {}
         self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
         self._rebaseline_after = rebaseline_after
@@ -262,7 +268,8 @@ class Poller:
     ) -> list[Outbound]:
         """One project's cycle; its failures are logged and back it off, never raised."""
         try:
-            alerts = await self._poll_project(project_id, subs, mutes, report)
+            async with self._in_parallel:
+                alerts = await self._poll_project(project_id, subs, mutes, report)
         except RateLimitedError as exc:
             pause = self._backoff.failed(project_id, exc.retry_after)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
