@@ -14,7 +14,6 @@ PYTEST_DONT_REWRITE
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections import Counter
@@ -24,8 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from bot.app import Services, build_slack_client
 from bot.peaka import PeakaClient, RetryPolicy, Status
 from bot.poller import Poller, keys_in_metadata
@@ -33,7 +30,7 @@ from bot.settings import Settings, load_settings
 from bot.simulator import ManualClock, Simulator, SimulatorServer, SimUser
 from bot.slack_users import EmailDirectory
 from bot.store import Store
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import HoldingStandIn
 from tests.store_fixtures import Backend
 
 BOT_TOKEN = "xoxb-poller-test-token"
@@ -41,50 +38,6 @@ PROJECTS = ("p1", "p2", "p3", "p4", "p5")
 # Slack people; the simulator's job owners use the same e-mails (plus one Slack doesn't know).
 PEOPLE = (("U0ANA", "ana@example.com"), ("U0BEN", "ben@example.com"))
 OWNERS = ("ana@example.com", "ben@example.com", "zed@example.com")
-
-
-class HoldingSlack(SlackStandIn):
-    """The stand-in, plus: hold a chat.postMessage answer after the message is stored, and a
-    settable Retry-After on its 429s.
-
-    After ``hold_next_post()`` the next post is recorded (Slack accepted it) and its HTTP
-    answer then waits until ``release()``; ``held`` is set at that moment, so a test can kill
-    the bot exactly between "Slack accepted the post" and "the bot learned the ts".
-    """
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._holding = False
-        self.held = asyncio.Event()
-        self._released = asyncio.Event()
-        # The Retry-After the stand-in's 429s carry; slack_sdk waits that + up to 1 s.
-        self.retry_after = "1"
-
-    def hold_next_post(self) -> None:
-        self._holding = True
-        self.held = asyncio.Event()
-        self._released = asyncio.Event()
-
-    def release(self) -> None:
-        self._holding = False
-        self._released.set()
-
-    def _answer(
-        self, method: str, headers: Any, body: dict[str, Any]
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        status, answer, extra = super()._answer(method, headers, body)
-        if status == 429:
-            extra = {**extra, "Retry-After": self.retry_after}
-        return status, answer, extra
-
-    async def _api(self, request: web.Request) -> web.Response:
-        response = await super()._api(request)
-        if request.match_info["method"] == "chat.postMessage" and self._holding:
-            self._holding = False
-            released = self._released
-            self.held.set()
-            await released.wait()
-        return response
 
 
 def alert_keys(messages: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -105,7 +58,7 @@ class PollerRig:
     sim: Simulator
     peaka_url: str
     api_key: str
-    slack: HoldingSlack
+    slack: HoldingStandIn
     backend: Backend
     store: Store
     owners: list[SimUser] = field(default_factory=list)
@@ -125,7 +78,7 @@ class PollerRig:
         key = simulator.add_key(bot)
         async with (
             SimulatorServer(simulator, host="127.0.0.1", port=0) as server,
-            HoldingSlack(token=BOT_TOKEN) as slack,
+            HoldingStandIn(token=BOT_TOKEN) as slack,
         ):
             for user_id, email in PEOPLE:
                 slack.add_user(user_id, email, name=email.split("@")[0])

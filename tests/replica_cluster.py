@@ -35,23 +35,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.poller import keys_in_metadata
 from bot.simulator import ManualClock, Simulator, SimulatorServer
 from bot.store import normalize_database_url, redact_database_url
 from tests.conftest import ADMIN_USER, BOT_TOKEN, PEOPLE, SIGNING_SECRET
 from tests.e2e_support import Exchange, click, run
 from tests.slack_requests import SignedSlack
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import HoldingStandIn
 
 __all__ = [
     "Cluster",
-    "HoldingStandIn",
     "Replica",
     "fresh_postgres_database",
     "postgres_url",
@@ -115,46 +112,6 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         async with engine.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await engine.dispose()
-
-
-class HoldingStandIn(SlackStandIn):
-    """The stand-in, plus: with ``hold_posts`` set, chat.postMessage is accepted (the message
-    is in the channel) but its answer waits for ``release()``. ``held`` is set and
-    ``held_keys`` filled with the alerts it covers, so a test can kill the poster exactly
-    between "Slack accepted the post" and "the bot learned its ts"."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.hold_posts = False
-        self.held = asyncio.Event()
-        self.held_keys: list[tuple[str, str, str]] = []
-        self._release = asyncio.Event()
-        # Called with the (job, status, channel) keys of every accepted alert post, as it is
-        # accepted (before any hold).
-        self.on_alert_post: Callable[[list[tuple[str, str, str]]], None] = lambda keys: None
-
-    def release(self) -> None:
-        self.hold_posts = False
-        self._release.set()
-
-    async def _api(self, request: web.Request) -> web.Response:
-        response = await super()._api(request)
-        if request.match_info["method"] != "chat.postMessage":
-            return response
-        call = self._calls[-1]  # recorded just now: no await since it was appended
-        if not call.ok:
-            return response
-        channel = str(call.response.get("channel"))
-        keys = []
-        for key in keys_in_metadata((call.response.get("message") or {}).get("metadata")):
-            job_id, _, status = key.rpartition(":")
-            keys.append((job_id, status, channel))
-        self.on_alert_post(keys)
-        if self.hold_posts:
-            self.held_keys.extend(keys)
-            self.held.set()
-            await self._release.wait()
-        return response
 
 
 @dataclass(eq=False)

@@ -1,16 +1,28 @@
-"""Helpers for the simulator tests: the OpenAPI schemas and an authenticated httpx client."""
+"""Helpers for the simulator tests: the OpenAPI schemas, an authenticated httpx client, and
+the fixtures those tests share (load them with ``pytest_plugins = ["tests.simulator_support"]``):
+
+- ``sim``: ``Simulator.seeded(seed=7)`` on the ``clock`` fixture; a module may override it.
+- ``server``: ``sim`` served on a loopback port.
+- ``ana``: an httpx client on ``server`` with ana's seeded partner key.
+
+PYTEST_DONT_REWRITE: no asserts here, and test modules import it before pytest_plugins
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 import ssl
+from collections.abc import AsyncIterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema
+import pytest
+
+from bot.simulator import ManualClock, Simulator, SimulatorServer
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC_PATHS = (
@@ -70,3 +82,20 @@ def api(base_url: str, key: str | None, **headers: str) -> httpx.AsyncClient:
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     return plain(base_url=base_url, headers=headers)
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Simulator:
+    return Simulator.seeded(clock=clock, seed=7)
+
+
+@pytest.fixture
+async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
+    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
+        yield running
+
+
+@pytest.fixture
+async def ana(sim: Simulator, server: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with api(server.base_url, sim.seed_keys["ana-partner"]) as client:
+        yield client

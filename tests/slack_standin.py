@@ -8,9 +8,10 @@
 
 It records every call (method, headers, parsed body, raw body), keeps posted messages per
 channel (with ``metadata``), answers the methods the bot uses, and has fault knobs:
-``errors`` (per method and target), ``rate_limit()`` (HTTP 429 with Retry-After: 1, seeded),
-``not_in_channel`` and ``archived`` channel sets. ``response_url(id)`` is a URL whose posts are
-recorded under ``responses(id)``.
+``errors`` (per method and target), ``rate_limit()`` (HTTP 429 with ``retry_after``, default
+1 s, seeded), ``not_in_channel`` and ``archived`` channel sets. ``response_url(id)`` is a URL
+whose posts are recorded under ``responses(id)``. ``HoldingStandIn`` can also hold the answer to
+an accepted chat.postMessage, to kill the bot between "Slack stored it" and "the bot knows".
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 
-__all__ = ["Call", "ResponsePost", "SlackStandIn", "StandInUser"]
+from bot.poller import keys_in_metadata
+
+__all__ = ["AlertKey", "Call", "HoldingStandIn", "ResponsePost", "SlackStandIn", "StandInUser"]
 
 T = TypeVar("T")
+AlertKey = tuple[str, str, str]  # (job id, status, channel) of one alert a post covers
 
 # Which request field names the "target" of a call, for fault keys in `errors`.
 _TARGET_FIELD = {
@@ -146,6 +150,8 @@ class SlackStandIn:
     archived: set[str] = field(default_factory=set)
     # response_url id -> HTTP status to answer instead of 200 (e.g. 404 for an expired URL)
     response_url_status: dict[str, int] = field(default_factory=dict)
+    # The Retry-After header of its 429s (slack_sdk waits that + up to 1 s).
+    retry_after: str = "1"
 
     def __post_init__(self) -> None:
         self.users: dict[str, StandInUser] = {}
@@ -215,7 +221,7 @@ class SlackStandIn:
         self.errors.setdefault(method, {})[target] = error
 
     def rate_limit(self, methods: Iterable[str], ratio: float) -> None:
-        """Answer this share of calls to ``methods`` with HTTP 429, Retry-After: 1."""
+        """Answer this share of calls to ``methods`` with HTTP 429 (``retry_after``)."""
         for method in methods:
             self.rate_limited[method] = ratio
 
@@ -368,9 +374,9 @@ class SlackStandIn:
         ratio = self.rate_limited.get(method, 0.0)
         if self._limit_next.get(method, 0) > 0:
             self._limit_next[method] -= 1
-            return 429, _error("ratelimited"), {"Retry-After": "1"}
+            return 429, _error("ratelimited"), {"Retry-After": self.retry_after}
         if ratio and self._rng.random() < ratio:
-            return 429, _error("ratelimited"), {"Retry-After": "1"}
+            return 429, _error("ratelimited"), {"Retry-After": self.retry_after}
         if body.get("_invalid_json"):
             return 200, _error("invalid_json"), {}
         target = str(body.get(_TARGET_FIELD.get(method, ""), ""))
@@ -564,6 +570,58 @@ class SlackStandIn:
             if external_id and view.get("external_id") == external_id:
                 return view_id
         return None
+
+
+class HoldingStandIn(SlackStandIn):
+    """The stand-in, plus: hold the HTTP answer to an accepted chat.postMessage.
+
+    A held post is stored (the message is in the channel) but its answer waits for
+    ``release()``; ``held`` is set and ``held_keys`` gets the alerts it covers, so a test can
+    kill the poster exactly between "Slack accepted the post" and "the bot learned its ts".
+    ``hold_next_post()`` holds the next accepted post; ``hold_posts = True`` holds every one
+    until ``release()``. ``on_alert_post`` is called with the alert keys of every accepted
+    post as it is accepted (before any hold).
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.hold_posts = False
+        self._hold_next = False
+        self.held = asyncio.Event()
+        self.held_keys: list[AlertKey] = []
+        self._release = asyncio.Event()
+        self.on_alert_post: Callable[[list[AlertKey]], None] = lambda keys: None
+
+    def hold_next_post(self) -> None:
+        self._hold_next = True
+        self.held = asyncio.Event()
+        self._release = asyncio.Event()
+
+    def release(self) -> None:
+        self.hold_posts = False
+        self._hold_next = False
+        self._release.set()
+
+    async def _api(self, request: web.Request) -> web.Response:
+        response = await super()._api(request)
+        if request.match_info["method"] != "chat.postMessage":
+            return response
+        call = self._calls[-1]  # recorded just now: no await since it was appended
+        if not call.ok:
+            return response
+        channel = str(call.response.get("channel"))
+        keys = []
+        for key in keys_in_metadata((call.response.get("message") or {}).get("metadata")):
+            job_id, _, status = key.rpartition(":")
+            keys.append((job_id, status, channel))
+        self.on_alert_post(keys)
+        if self.hold_posts or self._hold_next:
+            self._hold_next = False
+            release = self._release
+            self.held_keys.extend(keys)
+            self.held.set()
+            await release.wait()
+        return response
 
 
 class _ApiError(Exception):

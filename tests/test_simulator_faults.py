@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,25 +11,10 @@ import pytest
 from bot.simulator import FaultConfig, ManualClock, Simulator, SimulatorServer
 from tests.simulator_support import ANALYTICS, CHARGES_VIEW, api, plain
 
+pytest_plugins = ["tests.simulator_support"]
+
 LIST = f"/data/projects/{ANALYTICS}/exports"
 QUERY_EXPORT = f"/data/projects/{ANALYTICS}/queries/{CHARGES_VIEW}/exports"
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Simulator:
-    return Simulator.seeded(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
-        yield running
-
-
-@pytest.fixture
-async def ana(sim: Simulator, server: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with api(server.base_url, sim.seed_keys["ana-partner"]) as client:
-        yield client
 
 
 def owned_success(sim: Simulator) -> str:

@@ -18,6 +18,8 @@ from bot.peaka import format_timestamp, parse_timestamp
 from bot.simulator import ManualClock, Simulator, SimulatorServer
 from tests.simulator_support import ANALYTICS, CHARGES_VIEW, TABLE_PATH, api, plain
 
+pytest_plugins = ["tests.simulator_support"]
+
 LIST = f"/data/projects/{ANALYTICS}/exports"
 QUERY_EXPORT = f"/data/projects/{ANALYTICS}/queries/{CHARGES_VIEW}/exports"
 TABLE_EXPORT = f"/data/projects/{ANALYTICS}/{TABLE_PATH}/exports"
@@ -33,12 +35,6 @@ def sim(clock: ManualClock) -> Simulator:
     sim.add_key(ana, value="anaKey01-partner-key-for-tests")
     sim.add_key(ben, project_id=ANALYTICS, value="benKey01-project-key-for-tests")
     return sim
-
-
-@pytest.fixture
-async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
-        yield running
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -12,27 +11,12 @@ from bot.peaka import format_timestamp, parse_timestamp
 from bot.simulator import ManualClock, Simulator, SimulatorServer
 from tests.simulator_support import ANALYTICS, CHARGES_VIEW, TABLE_PATH, api
 
+pytest_plugins = ["tests.simulator_support"]
+
 BILLING = "Xr7pQ2Lm"
 LIST = f"/data/projects/{ANALYTICS}/exports"
 QUERY_EXPORT = f"/data/projects/{ANALYTICS}/queries/{CHARGES_VIEW}/exports"
 TABLE_EXPORT = f"/data/projects/{ANALYTICS}/{TABLE_PATH}/exports"
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Simulator:
-    return Simulator.seeded(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
-        yield running
-
-
-@pytest.fixture
-async def ana(sim: Simulator, server: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with api(server.base_url, sim.seed_keys["ana-partner"]) as client:
-        yield client
 
 
 def message_of(response: httpx.Response) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -17,9 +16,10 @@ from bot.simulator import (
     ScaledClock,
     SimSource,
     Simulator,
-    SimulatorServer,
 )
-from tests.simulator_support import ANALYTICS, CHARGES_VIEW, api
+from tests.simulator_support import ANALYTICS, CHARGES_VIEW
+
+pytest_plugins = ["tests.simulator_support"]
 
 LIST = f"/data/projects/{ANALYTICS}/exports"
 BIG_QUERY = "900000000000000001"
@@ -34,18 +34,6 @@ def sim(clock: ManualClock) -> Simulator:
         ANALYTICS, SimSource.query(BIG_QUERY, "big_ids", (Column("id", "row_id"),), 1_500_000)
     )
     return sim
-
-
-@pytest.fixture
-async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
-        yield running
-
-
-@pytest.fixture
-async def ana(sim: Simulator, server: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with api(server.base_url, sim.seed_keys["ana-partner"]) as client:
-        yield client
 
 
 async def read(client: httpx.AsyncClient, job_id: str) -> dict[str, object]:

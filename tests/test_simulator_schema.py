@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.peaka import Status
-from bot.simulator import ManualClock, Simulator, SimulatorServer
+from bot.simulator import Simulator, SimulatorServer
 from tests.simulator_support import (
     ANALYTICS,
     CHARGES_VIEW,
@@ -19,19 +16,10 @@ from tests.simulator_support import (
     validator,
 )
 
+pytest_plugins = ["tests.simulator_support"]
+
 PROJECT_PATH = "/data/projects/{projectId}"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-@pytest.fixture
-def sim(clock: ManualClock) -> Simulator:
-    return Simulator.seeded(clock=clock, seed=7)
-
-
-@pytest.fixture
-async def server(sim: Simulator) -> AsyncIterator[SimulatorServer]:
-    async with SimulatorServer(sim, host="127.0.0.1", port=0) as running:
-        yield running
 
 
 def test_status_enum_is_the_models_status() -> None:

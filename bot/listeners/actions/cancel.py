@@ -2,52 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncBoltContext
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-
 from bot import metrics
 from bot.core.button_values import decode_job_value
 from bot.core.job_replies import render_stale_button
 from bot.handlers.cancel_job import cancel_reply
 from bot.handlers.replies import respond_with
 from bot.listeners.actions._payload import action_value, clicking_user
-from bot.listeners.actions.guard import answer_safely
+from bot.listeners.after_ack import Click, button
 
 __all__ = ["on_cancel"]
 
 
-async def on_cancel(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any] | None,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ack, cancel the job, then replace the message with the job's fresh card.
+@button("CancelButton")
+async def on_cancel(click: Click) -> None:
+    """Cancel the job, then replace the message with the job's fresh card.
 
     Only the job's owner or a bot admin may cancel (the card is shared, so everyone sees the
     button); anyone else gets an ephemeral refusal and the card stays as it was.
     """
-    await ack()
-    services = context["services"]
-
-    async def work() -> None:
-        try:
-            ref = decode_job_value(action_value(body, action))
-        except ValueError as exc:
-            metrics.COMMANDS.labels("CancelButton", "rejected").inc()
-            await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
-            return
-        if services.projects.resolve(ref.project_id) is None:
-            reason = "its project is no longer configured"
-            await respond_with(respond, render_stale_button(reason), replace_original=False)
-            return
-        outcome = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(body))
-        await respond_with(respond, outcome.reply, replace_original=outcome.ok)
-        metrics.COMMANDS.labels("CancelButton", "ok").inc()
-
-    async with services.in_flight.track():
-        await answer_safely("CancelButton", respond, work)
+    services, respond = click.services, click.respond
+    try:
+        ref = decode_job_value(action_value(click.body, click.action))
+    except ValueError as exc:
+        metrics.COMMANDS.labels("CancelButton", "rejected").inc()
+        await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
+        return
+    if services.projects.resolve(ref.project_id) is None:
+        reason = "its project is no longer configured"
+        await respond_with(respond, render_stale_button(reason), replace_original=False)
+        return
+    outcome = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(click.body))
+    await respond_with(respond, outcome.reply, replace_original=outcome.ok)
+    metrics.COMMANDS.labels("CancelButton", "ok").inc()

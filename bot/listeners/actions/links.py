@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.async_app import AsyncApp
 
 from bot import metrics
 from bot.core.blocks import Reply
@@ -31,7 +29,7 @@ from bot.links import (
 )
 from bot.links._replies import render_done_request_saved, render_link_failure, render_no_store
 from bot.listeners.actions._payload import action_value, clicking_user
-from bot.listeners.actions.guard import answer_safely
+from bot.listeners.after_ack import Click, button
 
 __all__ = ["on_connect", "on_link", "on_notify_done", "on_refresh", "register"]
 
@@ -44,138 +42,87 @@ def register(app: AsyncApp) -> None:
     app.action(ACTION_CONNECT)(on_connect)
 
 
-async def on_link(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any] | None,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ack, then DM the owner their links; the clicker hears where they went."""
-    await ack()
-    services = context["services"]
+@button("LinkButton")
+async def on_link(click: Click) -> None:
+    """DM the owner their links; the clicker hears where they went."""
+    services = click.services
+    ref = await _job_ref(click, "LinkButton")
+    if ref is None:
+        return
+    user_id = clicking_user(click.body)
+    answer = await answer_link_request(services, user_id, ref.project_id, ref.job_id)
+    reply = await deliver_answer(services, user_id, answer, asked_in=_channel(click.body))
+    if reply is not None:
+        await respond_with(click.respond, reply, replace_original=False)
 
-    async def work() -> None:
-        ref = await _job_ref(services, body, action, respond, "LinkButton")
-        if ref is None:
+
+@button("RefreshLinks")
+async def on_refresh(click: Click) -> None:
+    """Replace the link DM's links with fresh ones (``chat.update``)."""
+    ref = await _job_ref(click, "RefreshLinks")
+    if ref is None:
+        return
+    channel, ts = _channel(click.body), _message_ts(click.body)
+    if not channel or not ts:
+        reason = "Slack didn't say which message it was on"
+        await respond_with(click.respond, render_stale_button(reason), replace_original=False)
+        return
+    dm = PostedDm(channel=channel, ts=ts)
+    user_id = clicking_user(click.body)
+    reply = await refresh_answer(click.services, user_id, dm, ref.project_id, ref.job_id)
+    if reply is not None:
+        await respond_with(click.respond, reply, replace_original=False)
+
+
+@button("NotifyDone")
+async def on_notify_done(click: Click) -> None:
+    """Remember (durably) to DM the clicker when the job ends."""
+    services, respond = click.services, click.respond
+    ref = await _job_ref(click, "NotifyDone")
+    if ref is None:
+        return
+    user_id = clicking_user(click.body)
+    answer = await answer_link_request(services, user_id, ref.project_id, ref.job_id)
+    job = answer.job
+    still_running = job is not None and job.status.is_known and job.status.is_active
+    if answer.owner and still_running and job is not None:
+        if services.store is None:
+            await respond_with(respond, render_no_store(), replace_original=False)
             return
-        user_id = clicking_user(body)
-        answer = await answer_link_request(services, user_id, ref.project_id, ref.job_id)
-        reply = await deliver_answer(services, user_id, answer, asked_in=_channel(body))
-        if reply is not None:
-            await respond_with(respond, reply, replace_original=False)
-
-    async with services.in_flight.track():
-        await answer_safely("LinkButton", respond, work)
-
-
-async def on_refresh(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any] | None,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ack, then replace the link DM's links with fresh ones (``chat.update``)."""
-    await ack()
-    services = context["services"]
-
-    async def work() -> None:
-        ref = await _job_ref(services, body, action, respond, "RefreshLinks")
-        if ref is None:
-            return
-        channel, ts = _channel(body), _message_ts(body)
-        if not channel or not ts:
-            reason = "Slack didn't say which message it was on"
-            await respond_with(respond, render_stale_button(reason), replace_original=False)
-            return
-        dm = PostedDm(channel=channel, ts=ts)
-        user_id = clicking_user(body)
-        reply = await refresh_answer(services, user_id, dm, ref.project_id, ref.job_id)
-        if reply is not None:
-            await respond_with(respond, reply, replace_original=False)
-
-    async with services.in_flight.track():
-        await answer_safely("RefreshLinks", respond, work)
+        await services.store.add_done_request(user_id, answer.project_id or ref.project_id, job.id)
+        metrics.COMMANDS.labels("NotifyDone", "ok").inc()
+        reply: Reply | None = render_done_request_saved(job)
+    else:
+        # It ended meanwhile (links go to the DM), or it isn't theirs: say so now.
+        reply = await deliver_answer(services, user_id, answer, asked_in=_channel(click.body))
+    if reply is not None:
+        await respond_with(respond, reply, replace_original=False)
 
 
-async def on_notify_done(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any] | None,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ack, then remember (durably) to DM the clicker when the job ends."""
-    await ack()
-    services = context["services"]
-
-    async def work() -> None:
-        ref = await _job_ref(services, body, action, respond, "NotifyDone")
-        if ref is None:
-            return
-        user_id = clicking_user(body)
-        answer = await answer_link_request(services, user_id, ref.project_id, ref.job_id)
-        job = answer.job
-        still_running = job is not None and job.status.is_known and job.status.is_active
-        if answer.owner and still_running and job is not None:
-            if services.store is None:
-                await respond_with(respond, render_no_store(), replace_original=False)
-                return
-            await services.store.add_done_request(
-                user_id, answer.project_id or ref.project_id, job.id
-            )
-            metrics.COMMANDS.labels("NotifyDone", "ok").inc()
-            reply: Reply | None = render_done_request_saved(job)
-        else:
-            # It ended meanwhile (links go to the DM), or it isn't theirs: say so now.
-            reply = await deliver_answer(services, user_id, answer, asked_in=_channel(body))
-        if reply is not None:
-            await respond_with(respond, reply, replace_original=False)
-
-    async with services.in_flight.track():
-        await answer_safely("NotifyDone", respond, work)
+@button("ConnectButton")
+async def on_connect(click: Click) -> None:
+    """Open the key modal (the click's trigger_id is good for 3 seconds)."""
+    trigger = click.body.get("trigger_id")
+    problem = await open_connect_modal(
+        click.services, trigger if isinstance(trigger, str) else None
+    )
+    if problem is not None:
+        reply = render_link_failure(
+            "Slack didn't let me open the form for your key.",
+            f"Slack said {problem}. Run /exports connect instead.",
+        )
+        await respond_with(click.respond, reply, replace_original=False)
 
 
-async def on_connect(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ack, then open the key modal (the click's trigger_id is good for 3 seconds)."""
-    await ack()
-    services = context["services"]
-
-    async def work() -> None:
-        trigger = body.get("trigger_id")
-        problem = await open_connect_modal(services, trigger if isinstance(trigger, str) else None)
-        if problem is not None:
-            reply = render_link_failure(
-                "Slack didn't let me open the form for your key.",
-                f"Slack said {problem}. Run /exports connect instead.",
-            )
-            await respond_with(respond, reply, replace_original=False)
-
-    async with services.in_flight.track():
-        await answer_safely("ConnectButton", respond, work)
-
-
-async def _job_ref(
-    services: Any,
-    body: dict[str, Any],
-    action: dict[str, Any] | None,
-    respond: AsyncRespond,
-    name: str,
-) -> JobRef | None:
+async def _job_ref(click: Click, name: str) -> JobRef | None:
     """The button's job, or None after telling the clicker why the button is unusable."""
     try:
-        ref = decode_job_value(action_value(body, action))
-        if services.projects.resolve(ref.project_id) is None:
+        ref = decode_job_value(action_value(click.body, click.action))
+        if click.services.projects.resolve(ref.project_id) is None:
             raise ValueError("its project is no longer configured")
     except ValueError as exc:
         metrics.COMMANDS.labels(name, "rejected").inc()
-        await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
+        await respond_with(click.respond, render_stale_button(str(exc)), replace_original=False)
         return None
     return ref
 

@@ -22,6 +22,7 @@ from bot.links import (
 )
 from bot.links._delivery import send_dm
 from bot.links._replies import render_dm_help
+from bot.listeners.after_ack import run_after_ack
 
 __all__ = ["is_person_dm", "on_message"]
 
@@ -49,12 +50,10 @@ async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
     user_id = str(event["user"])
     channel = str(event.get("channel") or "")
     text = event.get("text") if isinstance(event.get("text"), str) else ""
-    async with services.in_flight.track():
-        try:
-            await _answer(services, user_id, channel, str(text)[:MAX_TEXT])
-        except Exception:
-            log.exception("answering a DM failed")
-            metrics.COMMANDS.labels("DirectMessage", "error").inc()
+    # No respond here: a failure is logged and counted, the DM gets no apology.
+    await run_after_ack(
+        "DirectMessage", services, lambda: _answer(services, user_id, channel, str(text)[:MAX_TEXT])
+    )
 
 
 async def _answer(services: Any, user_id: str, channel: str, text: str) -> None:
