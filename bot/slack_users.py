@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,16 +74,7 @@ class EmailDirectory:
         """The Slack user with this id, or None when Slack has no such user."""
         if user_id in self._by_id:
             return self._by_id[user_id]
-        try:
-            response = await self._client.users_info(user=user_id)
-        except SlackApiError as exc:
-            error = _error_code(exc)
-            if error not in _NO_SUCH_USER:
-                metrics.SLACK_API_ERRORS.labels("users.info", error).inc()
-                raise
-            found: SlackUser | None = None
-        else:
-            found = SlackUser.from_api(response["user"])
+        found = await self._ask("users.info", self._client.users_info(user=user_id))
         self._remember(user_id, found)
         return found
 
@@ -97,16 +88,10 @@ class EmailDirectory:
         key = email.strip().lower()
         if key in self._by_email:
             return self._by_email[key]
-        try:
-            response = await self._client.users_lookupByEmail(email=key)
-        except SlackApiError as exc:
-            error = _error_code(exc)
-            if error not in _NO_SUCH_USER:
-                metrics.SLACK_API_ERRORS.labels("users.lookupByEmail", error).inc()
-                raise
+        found = await self._ask("users.lookupByEmail", self._client.users_lookupByEmail(email=key))
+        if found is None:
             self._by_email[key] = None
             return None
-        found = SlackUser.from_api(response["user"])
         self._remember(found.id, found)
         self._by_email[key] = found.id
         return found.id
@@ -116,6 +101,21 @@ class EmailDirectory:
         cached = self._by_id.pop(user_id, None)
         if cached is not None and cached.email:
             self._by_email.pop(cached.email, None)
+
+    async def _ask(self, method: str, call: Awaitable[Any]) -> SlackUser | None:
+        """The user Slack answers ``call`` with; None when it says there is no such user.
+
+        Any other error is counted in ``SLACK_API_ERRORS`` under ``method`` and raised.
+        """
+        try:
+            response = await call
+        except SlackApiError as exc:
+            error = _error_code(exc)
+            if error not in _NO_SUCH_USER:
+                metrics.SLACK_API_ERRORS.labels(method, error).inc()
+                raise
+            return None
+        return SlackUser.from_api(response["user"])
 
     def _remember(self, user_id: str, found: SlackUser | None) -> None:
         self._by_id[user_id] = found

@@ -23,7 +23,7 @@ import httpx
 from bot.app import Services, build_app
 from bot.core.blocks import check_message
 from bot.server import start_http
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.simulator import SimJob, Simulator
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import ResponsePost, SlackStandIn
@@ -35,6 +35,7 @@ __all__ = [
     "all_text",
     "assert_no_special_tokens",
     "assert_well_formed",
+    "bot_serving",
     "bot_with",
     "button",
     "buttons",
@@ -183,6 +184,18 @@ async def bot_with(
 
         store = await Store.open(settings.database_url)
     services = services_type.from_settings(settings, store=store)
+    async with bot_serving(settings, services, signing_secret) as client:
+        yield client
+
+
+@asynccontextmanager
+async def bot_serving(
+    settings: Settings, services: Services, signing_secret: str
+) -> AsyncIterator[SignedSlack]:
+    """The app for ``settings`` served on loopback with ``services``; yields a signed client.
+
+    On exit it stops serving, waits (10 s at most) for work in flight, and closes ``services``.
+    """
     running = await start_http(build_app(settings, services=services), services)
     try:
         async with SignedSlack(running.url + "/slack/events", signing_secret) as client:

@@ -14,6 +14,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,16 +23,20 @@ import pytest
 from bot.app import Services
 from bot.links import CONNECT_BLOCK, CONNECT_CALLBACK, CONNECT_INPUT
 from bot.settings import Settings
+from bot.simulator import SimJob
 from bot.store import Store
-from tests.conftest import RunningSimulator
+from tests.conftest import PROJECT_ID, RunningSimulator
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
 __all__ = [
     "ANA",
+    "ANA_KEY",
     "BEN",
+    "BEN_KEY",
     "CHANNEL",
     "CY",
+    "anas_job",
     "assert_no_links_outside_dms",
     "click_element",
     "date_epochs",
@@ -45,10 +50,26 @@ __all__ = [
 ]
 
 ANA, BEN, CY = "U0ANA", "U0BEN", "U0CY"
+# The seeded simulator's keys: ana's partner key (every project), ben's for analytics only.
+ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"
+BEN_KEY = "bEnAnLytBenAnalyticsDemoKey000000000002"
 CHANNEL = "C0GENERAL"
 _URL = re.compile(r"<(https?://[^|>]+)\|")
 _DATE = re.compile(r"<!date\^(\d+)\^")
 _ids = itertools.count(1)
+
+
+def anas_job(simulator: RunningSimulator, **options: Any) -> SimJob:
+    """Ana's job in the default project, created 30 s ago with her key; unless ``options``
+    say otherwise it was pending 1 s and ran 2 s, so it has succeeded by now."""
+    job: dict[str, Any] = {
+        "created_at": simulator.clock.now() - timedelta(seconds=30),
+        "pending_seconds": 1,
+        "run_seconds": 2,
+        "api_key": ANA_KEY,
+        **options,
+    }
+    return simulator.sim.create_job(PROJECT_ID, "ana@example.com", **job)
 
 
 @pytest.fixture(name="bot_services")

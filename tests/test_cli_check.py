@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 from pathlib import Path
 
+from tests.bot_cli import bot_until_exit
 from tests.conftest import RunningSimulator, settings_env
 from tests.slack_standin import SlackStandIn
 
 
 async def _run_check(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PEAKA_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "check",
-        env={**clean, **env}, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    return await bot_until_exit("check", env={**clean, **env}, cwd=cwd)
 
 
 async def test_check_reports_every_service_working(

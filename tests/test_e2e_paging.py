@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, build_app
+from bot.app import Services
 from bot.core.blocks import MAX_BUTTON_VALUE
 from bot.core.cards import ACTION_OLDER
-from bot.server import start_http
 from bot.settings import Settings, load_settings
 from tests.conftest import SIGNING_SECRET, RunningSimulator, settings_env
-from tests.e2e_support import button, click, expected_ids, job_ids, run
+from tests.e2e_support import bot_serving, button, click, expected_ids, job_ids, run
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
@@ -51,13 +50,8 @@ def bot_settings(slack: SlackStandIn, simulator: RunningSimulator, tmp_path: Pat
 async def replica_b(bot_settings: Settings) -> AsyncIterator[SignedSlack]:
     """A second bot process on the same settings: clicks sent here share no memory with A."""
     services = Services.from_settings(bot_settings)
-    running = await start_http(build_app(bot_settings, services=services), services)
-    try:
-        async with SignedSlack(running.url + "/slack/events", SIGNING_SECRET) as client:
-            yield client
-    finally:
-        await running.stop()
-        await services.aclose()
+    async with bot_serving(bot_settings, services, SIGNING_SECRET) as client:
+        yield client
 
 
 async def _page_through(

@@ -4,10 +4,8 @@ wrong or missing BOT_ENCRYPTION_KEY."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,10 +16,12 @@ from bot.links import CONNECT_BLOCK, CONNECT_CALLBACK, check_linking_settings
 from bot.server import start_bot
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import KeyCipher, Store, generate_fernet_key
+from tests.bot_cli import bot_until_exit
 from tests.conftest import PROJECT_ID, SIGNING_SECRET, RunningSimulator, settings_env
 from tests.e2e_support import all_text, bot_with, run
 from tests.links_support import (
     ANA,
+    ANA_KEY,
     BEN,
     click_element,
     dm_event,
@@ -32,7 +32,6 @@ from tests.links_support import (
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
-ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"
 CY_BILLING_KEY = "cYbIlLngCyBillingDemoKey0000000000000004"  # a project key for billing only
 
 
@@ -277,14 +276,8 @@ async def test_run_command_exits_2_with_a_clear_line(
     env = {k: v for k, v in settings_env(slack, simulator, tmp_path).items()}
     del env["BOT_ENCRYPTION_KEY"]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PEAKA_", "BOT_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
-        env={**clean, **env}, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
-    text = out.decode()
-    assert proc.returncode == 2, text
+    code, text = await bot_until_exit("run", env={**clean, **env}, cwd=tmp_path)
+    assert code == 2, text
     assert "exports-bot: BOT_ENCRYPTION_KEY is not set" in text
     assert "Traceback" not in text
     assert not (tmp_path / "bot.db").exists(), "nothing was started"

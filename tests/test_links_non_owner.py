@@ -15,7 +15,9 @@ from tests.e2e_support import all_text, button, run
 from tests.links_support import (
     ANA,
     BEN,
+    BEN_KEY,
     CHANNEL,
+    anas_job,
     assert_no_links_outside_dms,
     click_element,
     dm_channel_messages,
@@ -27,17 +29,6 @@ from tests.links_support import (
 )
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
-
-ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"
-BEN_KEY = "bEnAnLytBenAnalyticsDemoKey000000000002"
-
-
-def _anas_job(simulator: RunningSimulator) -> SimJob:
-    now = simulator.clock.now()
-    return simulator.sim.create_job(
-        PROJECT_ID, "ana@example.com", created_at=now - timedelta(seconds=30),
-        pending_seconds=1, run_seconds=2, api_key=ANA_KEY,
-    )  # fmt: skip
 
 
 async def _all_ways(
@@ -63,7 +54,7 @@ async def _all_ways(
 async def test_non_owner_without_a_key_never_sees_a_link(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _anas_job(simulator)
+    job = anas_job(simulator)
     await _all_ways(signed, slack, simulator, job)
     assert dm_channel_messages(slack, ANA) == []
     assert_no_links_outside_dms(slack, simulator)  # no DM may hold one either
@@ -72,7 +63,7 @@ async def test_non_owner_without_a_key_never_sees_a_link(
 async def test_non_owner_with_their_own_linked_key_never_sees_a_link(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _anas_job(simulator)
+    job = anas_job(simulator)
     ack = await link_key(signed, BEN_KEY, user_id=BEN)
     assert ack.json()["response_action"] == "update", ack.text
     await _all_ways(signed, slack, simulator, job)
@@ -82,7 +73,7 @@ async def test_non_owner_with_their_own_linked_key_never_sees_a_link(
 async def test_a_forged_refresh_click_by_a_non_owner_gets_no_link(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _anas_job(simulator)
+    job = anas_job(simulator)
     bens_dm = slack.dm_channel(BEN)
     slack.post_as_user(bens_dm, BEN, "hello")  # a message in Ben's DM to "refresh"
     [message] = slack.messages(bens_dm)

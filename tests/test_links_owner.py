@@ -11,12 +11,13 @@ import httpx
 
 from bot.app import Services
 from bot.core.cards import ACTION_LINK, ACTION_REFRESH_LINKS
-from bot.simulator import SimJob
 from tests.conftest import PROJECT_ID, RunningSimulator
 from tests.e2e_support import all_text, button, run
 from tests.links_support import (
     ANA,
+    ANA_KEY,
     CHANNEL,
+    anas_job,
     assert_no_links_outside_dms,
     click_element,
     date_epochs,
@@ -32,21 +33,6 @@ from tests.links_support import (
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
-ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"  # the seeded simulator's ana-partner key
-
-
-def _succeeded_job(simulator: RunningSimulator, *, rows: int = 993) -> SimJob:
-    now = simulator.clock.now()
-    return simulator.sim.create_job(
-        PROJECT_ID,
-        "ana@example.com",
-        rows=rows,
-        created_at=now - timedelta(seconds=30),
-        pending_seconds=1,
-        run_seconds=2,
-        api_key=ANA_KEY,
-    )
-
 
 async def _download(url: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=10) as client:
@@ -56,7 +42,7 @@ async def _download(url: str) -> httpx.Response:
 async def test_link_command_dms_the_owner_links_that_download(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator, rows=5000)
+    job = anas_job(simulator, rows=5000)
     ack = await link_key(signed, ANA_KEY, user_id=ANA)
     assert ack.json()["response_action"] == "update"
 
@@ -82,7 +68,7 @@ async def test_link_command_dms_the_owner_links_that_download(
 async def test_refresh_replaces_the_links_in_the_same_dm(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     await link_key(signed, ANA_KEY, user_id=ANA)
     await run(signed, slack, f"link {job.id}", user_id=ANA)
     first = await wait_for_dm(slack, ANA)
@@ -119,7 +105,7 @@ async def test_refresh_replaces_the_links_in_the_same_dm(
 async def test_refresh_after_expiry_takes_the_old_links_out_of_the_dm(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     await link_key(signed, ANA_KEY, user_id=ANA)
     await run(signed, slack, f"link {job.id}", user_id=ANA)
     first = await wait_for_dm(slack, ANA)
@@ -137,7 +123,7 @@ async def test_refresh_after_expiry_takes_the_old_links_out_of_the_dm(
 async def test_get_download_link_button_on_a_card_in_a_channel(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     await link_key(signed, ANA_KEY, user_id=ANA)
     card = (await run(signed, slack, f"show {job.id} share", user_id=ANA)).post
     element = button(card, ACTION_LINK)
@@ -155,7 +141,7 @@ async def test_get_download_link_button_on_a_card_in_a_channel(
 async def test_dm_with_link_id_or_the_bare_id_gets_links_in_that_dm(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     await link_key(signed, ANA_KEY, user_id=ANA)
     await dm_event(signed, slack, ANA, f"link {job.id}")
     first = await wait_for_dm(slack, ANA)
@@ -170,7 +156,7 @@ async def test_dm_with_link_id_or_the_bare_id_gets_links_in_that_dm(
 async def test_slash_command_inside_the_dm_says_nothing_more(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     await link_key(signed, ANA_KEY, user_id=ANA)
     response_id = "in-dm"
     ack = await signed.slash_command(
@@ -189,7 +175,7 @@ async def test_slash_command_inside_the_dm_says_nothing_more(
 async def test_owner_without_a_linked_key_is_asked_to_connect_and_gets_no_link(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _succeeded_job(simulator)
+    job = anas_job(simulator)
     reply = (await run(signed, slack, f"link {job.id}", user_id=ANA)).post
     text = all_text(reply)
     assert "/exports connect" in text and "is yours" in text

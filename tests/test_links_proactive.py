@@ -23,6 +23,7 @@ from bot.store import AlertKey, Store
 from tests.conftest import PROJECT_ID, RunningSimulator
 from tests.links_support import (
     ANA,
+    ANA_KEY,
     BEN,
     assert_no_links_outside_dms,
     click_element,
@@ -36,7 +37,6 @@ from tests.links_support import (
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
-ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"
 T0 = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
 

@@ -13,13 +13,15 @@ from bot.app import Services
 from bot.core.cards import ACTION_NOTIFY_DONE
 from bot.links import proactive
 from bot.settings import Settings
-from bot.simulator import TRINO_ERRORS, SimJob
+from bot.simulator import TRINO_ERRORS
 from bot.store import Store
 from tests.conftest import PROJECT_ID, RunningSimulator
 from tests.e2e_support import all_text, button, run
 from tests.links_support import (
     ANA,
+    ANA_KEY,
     CHANNEL,
+    anas_job,
     assert_no_links_outside_dms,
     click_element,
     dm_channel_messages,
@@ -33,19 +35,7 @@ from tests.links_support import (
 from tests.slack_requests import SignedSlack
 from tests.slack_standin import SlackStandIn
 
-ANA_KEY = "hBWIQxjcAnaPartnerDemoKey00000000000001"
 UNKNOWN_ID = "0d8f9c1e-5b7a-4c3d-9e2f-1a2b3c4d5e6f"
-
-
-def _job(simulator: RunningSimulator, **options: object) -> SimJob:
-    now = simulator.clock.now()
-    defaults: dict[str, object] = {
-        "created_at": now - timedelta(seconds=30),
-        "pending_seconds": 1,
-        "run_seconds": 2,
-        "api_key": ANA_KEY,
-    }
-    return simulator.sim.create_job(PROJECT_ID, "ana@example.com", **{**defaults, **options})  # type: ignore[arg-type]
 
 
 async def test_running_offers_a_dm_when_done_remembered_and_delivered_with_links(
@@ -55,7 +45,7 @@ async def test_running_offers_a_dm_when_done_remembered_and_delivered_with_links
     bot_services: Services,
     bot_settings: Settings,
 ) -> None:
-    job = _job(simulator, run_seconds=600)
+    job = anas_job(simulator, run_seconds=600)
     await link_key(signed, ANA_KEY, user_id=ANA)
     reply = (await run(signed, slack, f"link {job.id}", user_id=ANA)).post
     assert "is still running" in all_text(reply)
@@ -87,7 +77,7 @@ async def test_running_offers_a_dm_when_done_remembered_and_delivered_with_links
 async def test_pending_says_so_and_offers_the_same(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator, created_at=simulator.clock.now(), pending_seconds=120)
+    job = anas_job(simulator, created_at=simulator.clock.now(), pending_seconds=120)
     reply = (await run(signed, slack, f"link {job.id}", user_id=ANA)).post
     assert "is still pending" in all_text(reply)
     assert button(reply, ACTION_NOTIFY_DONE) is not None
@@ -96,7 +86,7 @@ async def test_pending_says_so_and_offers_the_same(
 async def test_a_done_request_for_a_failure_gets_the_error(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator, run_seconds=600, outcome="FAILED", error=TRINO_ERRORS[1])
+    job = anas_job(simulator, run_seconds=600, outcome="FAILED", error=TRINO_ERRORS[1])
     reply = (await run(signed, slack, f"link {job.id}", user_id=ANA)).post
     element = button(reply, ACTION_NOTIFY_DONE)
     assert element is not None
@@ -112,7 +102,7 @@ async def test_failed_shows_the_error(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
     error = TRINO_ERRORS[0]
-    job = _job(simulator, outcome="FAILED", error=error)
+    job = anas_job(simulator, outcome="FAILED", error=error)
     text = all_text((await run(signed, slack, f"link {job.id}", user_id=ANA)).post)
     assert "failed, so there is nothing to download" in text
     assert "Query exceeded per-node memory limit of 2GB" in text
@@ -121,7 +111,7 @@ async def test_failed_shows_the_error(
 async def test_expired_says_the_files_are_gone_for_good(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator, created_at=simulator.clock.now() - timedelta(days=2))
+    job = anas_job(simulator, created_at=simulator.clock.now() - timedelta(days=2))
     await link_key(signed, ANA_KEY, user_id=ANA)
     text = all_text((await run(signed, slack, f"link {job.id}", user_id=ANA)).post)
     assert "has expired" in text
@@ -132,7 +122,7 @@ async def test_expired_says_the_files_are_gone_for_good(
 async def test_cancelled_says_there_is_nothing(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator, run_seconds=600)
+    job = anas_job(simulator, run_seconds=600)
     simulator.sim.cancel_job(job.id)
     text = all_text((await run(signed, slack, f"link {job.id}", user_id=ANA)).post)
     assert "was cancelled" in text
@@ -197,7 +187,7 @@ async def test_ids_pasted_in_other_forms_still_work(
     bot_services: Services,
     wrapped: str,
 ) -> None:
-    job = _job(simulator, outcome="FAILED", error="boom")
+    job = anas_job(simulator, outcome="FAILED", error="boom")
     typed = "link " + wrapped.format(id=job.id, upper=job.id.upper())
     text = all_text((await run(signed, slack, typed, user_id=ANA)).post)
     assert f"Export `{job.id}` failed" in text
@@ -228,7 +218,7 @@ async def test_mistyped_dms_get_a_helpful_answer(
 async def test_dm_with_a_url_holding_the_id_is_understood(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator, run_seconds=600)
+    job = anas_job(simulator, run_seconds=600)
     url = f"<https://partner.peaka.studio/projects/{PROJECT_ID}/exports/{job.id}>"
     await dm_event(signed, slack, ANA, f"can you link {url} please")
     dm = await wait_for_dm(slack, ANA)
@@ -238,7 +228,7 @@ async def test_dm_with_a_url_holding_the_id_is_understood(
 async def test_bot_messages_edits_and_other_subtypes_are_ignored(
     signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
 ) -> None:
-    job = _job(simulator)
+    job = anas_job(simulator)
     await dm_event(signed, slack, ANA, job.id, subtype="message_changed")
     await dm_event(signed, slack, ANA, job.id, bot_id="B0OTHER")
     await dm_event(signed, slack, "U0BOT", job.id)  # the bot's own message

@@ -18,6 +18,7 @@ from bot.replicas import (
     lock_sqlite_file,
     sqlite_database_file,
 )
+from tests.bot_cli import bot_until_exit
 from tests.conftest import RunningSimulator, settings_env
 from tests.replica_cluster import Replica
 from tests.slack_standin import SlackStandIn
@@ -108,20 +109,8 @@ async def test_a_second_bot_on_one_sqlite_file_is_refused_at_start_up(
     first = Replica("first", env, tmp_path, [sys.executable, "-m", "bot", "run"])
     await first.start()
     try:
-        second = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        async with asyncio.timeout(60):
-            output, _ = await second.communicate()
-        said = output.decode()
-        assert second.returncode == EXIT_SECOND_REPLICA, said
+        code, said = await bot_until_exit("run", env=env, cwd=tmp_path)
+        assert code == EXIT_SECOND_REPLICA, said
         assert "refusing to start" in said
         assert "DATABASE_URL" in said and "PostgreSQL" in said
         assert str(tmp_path / "bot.db") in said

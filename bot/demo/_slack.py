@@ -173,14 +173,7 @@ class DemoSlack:
         channel = self._channel(body)
         message = self._message(body)
         self._messages.setdefault(channel, []).append(message)
-        dm_user = self.dm_user(channel)
-        self._emit(
-            kind="dm" if dm_user else "channel",
-            channel=channel,
-            audience=dm_user,
-            ts=message["ts"],
-            body=body,
-        )
+        self._emit_in_conversation(channel, message["ts"], body)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _m_chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -201,30 +194,15 @@ class DemoSlack:
             message["blocks"] = _json(body["blocks"], "invalid_blocks")
         if "metadata" in body:
             message["metadata"] = _json(body["metadata"], "invalid_metadata_format")
-        dm_user = self.dm_user(channel)
         shown = {"text": message.get("text", ""), "blocks": message.get("blocks", [])}
-        self._emit(
-            kind="dm" if dm_user else "channel",
-            channel=channel,
-            audience=dm_user,
-            ts=message["ts"],
-            body=shown,
-            updated=True,
-        )
+        self._emit_in_conversation(channel, message["ts"], shown, updated=True)
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _m_chat_delete(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(body)
         message = self._find(channel, str(body.get("ts") or ""))
         self._messages[channel].remove(message)
-        self._emit(
-            kind="dm" if self.dm_user(channel) else "channel",
-            channel=channel,
-            audience=self.dm_user(channel),
-            ts=message["ts"],
-            body={"text": ""},
-            deleted=True,
-        )
+        self._emit_in_conversation(channel, message["ts"], {"text": ""}, deleted=True)
         return {"ok": True, "channel": channel, "ts": message["ts"]}
 
     def _m_conversations_open(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -360,6 +338,27 @@ class DemoSlack:
             if message["ts"] == ts:
                 return message
         raise _SlackError("message_not_found")
+
+    def _emit_in_conversation(
+        self,
+        channel: str,
+        ts: str,
+        body: dict[str, Any],
+        *,
+        updated: bool = False,
+        deleted: bool = False,
+    ) -> None:
+        """Show a message the bot posted, edited or deleted: in a DM if ``channel`` is one."""
+        dm_user = self.dm_user(channel)
+        self._emit(
+            kind="dm" if dm_user else "channel",
+            channel=channel,
+            audience=dm_user,
+            ts=ts,
+            body=body,
+            updated=updated,
+            deleted=deleted,
+        )
 
     def _emit(
         self,

@@ -63,6 +63,7 @@ async def run_after_ack(
 class Click:
     """One button press, as a button's work gets it."""
 
+    name: str  # the button's label in COMMANDS and the log (``button(name)``)
     services: Services
     body: dict[str, Any]  # the block_actions payload
     action: dict[str, Any] | None  # the pressed button (Bolt's ``action``)
@@ -101,7 +102,7 @@ def button(name: str) -> Callable[[ClickWork], ActionListener]:
         ) -> None:
             await ack()
             services = context["services"]
-            click = Click(services, body, action, respond)
+            click = Click(name, services, body, action, respond)
             await run_after_ack(name, services, lambda: work(click), respond=respond)
 
         # Not functools.wraps: Bolt unwraps ``__wrapped__`` to read the parameter names it

@@ -5,7 +5,8 @@
 - ``job_link``, ``links_refresh``, ``job_notify_done``, ``links_connect`` (``links``):
   download links by DM, refreshed in place; "DM me when it's done"; link a Peaka key.
 
-Each listener acks at once, then works and answers through the payload's response_url.
+Each listener is a ``@button`` (``bot.listeners.after_ack``): it acks at once, then works and
+answers through the payload's response_url.
 """
 
 from __future__ import annotations

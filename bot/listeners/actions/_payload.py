@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["action_value", "clicking_user"]
+__all__ = ["action_value", "clicked_channel", "clicked_message_ts", "clicking_user"]
 
 
 def action_value(body: dict[str, Any], action: dict[str, Any] | None) -> str:
@@ -20,7 +20,23 @@ def action_value(body: dict[str, Any], action: dict[str, Any] | None) -> str:
 
 def clicking_user(body: dict[str, Any]) -> str:
     """The Slack user id of whoever clicked ("" when absent)."""
-    user = body.get("user")
-    if isinstance(user, dict) and isinstance(user.get("id"), str):
-        return str(user["id"])
-    return ""
+    return _first_string(body, ("user", "id")) or ""
+
+
+def clicked_channel(body: dict[str, Any]) -> str | None:
+    """The channel the clicked message is in."""
+    return _first_string(body, ("container", "channel_id"), ("channel", "id"))
+
+
+def clicked_message_ts(body: dict[str, Any]) -> str | None:
+    """The ``ts`` of the clicked message."""
+    return _first_string(body, ("container", "message_ts"), ("message", "ts"))
+
+
+def _first_string(body: dict[str, Any], *paths: tuple[str, str]) -> str | None:
+    """``body[outer][inner]`` for the first ``(outer, inner)`` that holds a string."""
+    for outer, inner in paths:
+        part = body.get(outer)
+        if isinstance(part, dict) and isinstance(part.get(inner), str):
+            return str(part[inner])
+    return None

@@ -24,7 +24,7 @@ async def on_cancel(click: Click) -> None:
     try:
         ref = decode_job_value(action_value(click.body, click.action))
     except ValueError as exc:
-        metrics.COMMANDS.labels("CancelButton", "rejected").inc()
+        metrics.COMMANDS.labels(click.name, "rejected").inc()
         await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
         return
     if services.projects.resolve(ref.project_id) is None:
@@ -33,4 +33,4 @@ async def on_cancel(click: Click) -> None:
         return
     outcome = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(click.body))
     await respond_with(respond, outcome.reply, replace_original=outcome.ok)
-    metrics.COMMANDS.labels("CancelButton", "ok").inc()
+    metrics.COMMANDS.labels(click.name, "ok").inc()

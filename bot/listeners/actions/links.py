@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt.async_app import AsyncApp
 
 from bot import metrics
@@ -28,7 +26,12 @@ from bot.links import (
     refresh_answer,
 )
 from bot.links._replies import render_done_request_saved, render_link_failure, render_no_store
-from bot.listeners.actions._payload import action_value, clicking_user
+from bot.listeners.actions._payload import (
+    action_value,
+    clicked_channel,
+    clicked_message_ts,
+    clicking_user,
+)
 from bot.listeners.after_ack import Click, button
 
 __all__ = ["on_connect", "on_link", "on_notify_done", "on_refresh", "register"]
@@ -46,12 +49,12 @@ def register(app: AsyncApp) -> None:
 async def on_link(click: Click) -> None:
     """DM the owner their links; the clicker hears where they went."""
     services = click.services
-    ref = await _job_ref(click, "LinkButton")
+    ref = await _job_ref(click)
     if ref is None:
         return
     user_id = clicking_user(click.body)
     answer = await answer_link_request(services, user_id, ref.project_id, ref.job_id)
-    reply = await deliver_answer(services, user_id, answer, asked_in=_channel(click.body))
+    reply = await deliver_answer(services, user_id, answer, asked_in=clicked_channel(click.body))
     if reply is not None:
         await respond_with(click.respond, reply, replace_original=False)
 
@@ -59,10 +62,10 @@ async def on_link(click: Click) -> None:
 @button("RefreshLinks")
 async def on_refresh(click: Click) -> None:
     """Replace the link DM's links with fresh ones (``chat.update``)."""
-    ref = await _job_ref(click, "RefreshLinks")
+    ref = await _job_ref(click)
     if ref is None:
         return
-    channel, ts = _channel(click.body), _message_ts(click.body)
+    channel, ts = clicked_channel(click.body), clicked_message_ts(click.body)
     if not channel or not ts:
         reason = "Slack didn't say which message it was on"
         await respond_with(click.respond, render_stale_button(reason), replace_original=False)
@@ -78,7 +81,7 @@ async def on_refresh(click: Click) -> None:
 async def on_notify_done(click: Click) -> None:
     """Remember (durably) to DM the clicker when the job ends."""
     services, respond = click.services, click.respond
-    ref = await _job_ref(click, "NotifyDone")
+    ref = await _job_ref(click)
     if ref is None:
         return
     user_id = clicking_user(click.body)
@@ -90,11 +93,12 @@ async def on_notify_done(click: Click) -> None:
             await respond_with(respond, render_no_store(), replace_original=False)
             return
         await services.store.add_done_request(user_id, answer.project_id or ref.project_id, job.id)
-        metrics.COMMANDS.labels("NotifyDone", "ok").inc()
+        metrics.COMMANDS.labels(click.name, "ok").inc()
         reply: Reply | None = render_done_request_saved(job)
     else:
         # It ended meanwhile (links go to the DM), or it isn't theirs: say so now.
-        reply = await deliver_answer(services, user_id, answer, asked_in=_channel(click.body))
+        asked_in = clicked_channel(click.body)
+        reply = await deliver_answer(services, user_id, answer, asked_in=asked_in)
     if reply is not None:
         await respond_with(respond, reply, replace_original=False)
 
@@ -114,36 +118,14 @@ async def on_connect(click: Click) -> None:
         await respond_with(click.respond, reply, replace_original=False)
 
 
-async def _job_ref(click: Click, name: str) -> JobRef | None:
+async def _job_ref(click: Click) -> JobRef | None:
     """The button's job, or None after telling the clicker why the button is unusable."""
     try:
         ref = decode_job_value(action_value(click.body, click.action))
         if click.services.projects.resolve(ref.project_id) is None:
             raise ValueError("its project is no longer configured")
     except ValueError as exc:
-        metrics.COMMANDS.labels(name, "rejected").inc()
+        metrics.COMMANDS.labels(click.name, "rejected").inc()
         await respond_with(click.respond, render_stale_button(str(exc)), replace_original=False)
         return None
     return ref
-
-
-def _channel(body: dict[str, Any]) -> str | None:
-    """The channel the clicked message is in."""
-    container = body.get("container")
-    if isinstance(container, dict) and isinstance(container.get("channel_id"), str):
-        return str(container["channel_id"])
-    channel = body.get("channel")
-    if isinstance(channel, dict) and isinstance(channel.get("id"), str):
-        return str(channel["id"])
-    return None
-
-
-def _message_ts(body: dict[str, Any]) -> str | None:
-    """The ``ts`` of the clicked message."""
-    container = body.get("container")
-    if isinstance(container, dict) and isinstance(container.get("message_ts"), str):
-        return str(container["message_ts"])
-    message = body.get("message")
-    if isinstance(message, dict) and isinstance(message.get("ts"), str):
-        return str(message["ts"])
-    return None

@@ -24,9 +24,9 @@ async def on_older(click: Click) -> None:
         if services.projects.resolve(page.query.project_id) is None:
             raise ValueError("its project is no longer configured")
     except ValueError as exc:
-        metrics.COMMANDS.labels("Older", "rejected").inc()
+        metrics.COMMANDS.labels(click.name, "rejected").inc()
         await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
         return
     outcome = await list_reply(services, page.query, cursor=cursor, mine_user=page.mine_user)
     await respond_with(respond, outcome.reply, replace_original=outcome.ok)
-    metrics.COMMANDS.labels("Older", "ok").inc()
+    metrics.COMMANDS.labels(click.name, "ok").inc()
