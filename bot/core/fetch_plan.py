@@ -5,14 +5,21 @@ cycle the poller pages down to the previous cycle's newest ``createdAt`` (the
 :class:`Watermark`): everything at or above it is new or recent. Tracked jobs that are still
 PENDING or RUNNING but lie below that point (long jobs pushed off the first pages by newer
 ones) are *stragglers*. For them it either keeps paging or reads them one by one (Read
-Export), whichever costs fewer requests: :func:`plan_stragglers`.
+Export), whichever costs fewer requests, or first lists every still-unfinished job at once
+(``status=PENDING,RUNNING``) and deals only with the stragglers missing from that listing:
+:func:`plan_stragglers`.
+
+A job's depth in the listing (how many jobs lie above it) only grows by the jobs created
+after it, so a depth seen once stays exact when the new jobs of each cycle are added:
+:func:`depths_after`. With exact depths the page counts are exact too; without (the first
+cycle after a start), they are estimated from ``createdAt``.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +29,7 @@ __all__ = [
     "Straggler",
     "StragglerPlan",
     "Watermark",
+    "depths_after",
     "estimated_pages",
     "first_page_size",
     "plan_stragglers",
@@ -85,10 +93,14 @@ def first_page_size(previous_reach: int | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Straggler:
-    """A tracked job that the pages fetched so far did not show."""
+    """A tracked job that the pages fetched so far did not show.
+
+    ``depth``: how many jobs lie above it in the listing now (0: the newest), when known.
+    """
 
     job_id: str
     created_at: datetime
+    depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +111,17 @@ class StragglerPlan:
     ``paged``: the stragglers that paging is expected to show (the newest ones); any it does
     not show after all must be read individually. ``read``: read these one by one.
     ``requests``: the estimated number of requests.
+
+    ``list_active``: first list every PENDING or RUNNING job (``page_until`` None, ``paged``
+    and ``read`` empty, ``requests`` that listing's pages: the least it costs); then plan
+    again for the stragglers that listing did not show (they finished or are gone).
     """
 
     page_until: datetime | None
     paged: tuple[str, ...]
     read: tuple[str, ...]
     requests: int
+    list_active: bool = False
 
 
 def estimated_pages(
@@ -132,16 +149,24 @@ def plan_stragglers(
     tracked_created: Sequence[datetime] = (),
     density: float | None = None,
     page_size: int = PAGE_SIZE,
+    position: int = 0,
+    active_listing_pages: int | None = None,
 ) -> StragglerPlan:
     """The cheapest way to see every straggler again this cycle.
 
     ``frontier``: the oldest ``createdAt`` fetched so far (paging continues from there);
-    ``exhausted``: the listing has no more pages. ``tracked_created``: the ``createdAt`` of
-    every tracked job, for the page estimate (see :func:`estimated_pages`).
+    ``exhausted``: the listing has no more pages. ``position``: how many jobs the pages
+    fetched so far showed (the depth paging continues from); ``page_size``: how many jobs each
+    further page shows. A straggler's page count is exact from its ``depth`` when known,
+    else estimated from ``tracked_created`` (the ``createdAt`` of every tracked job) and
+    ``density`` (see :func:`estimated_pages`).
 
     Paging down to the k-th newest straggler shows the k newest at once; the others are read
     individually. The plan picks the k with the fewest requests (pages(k) + reads), reading
     rather than paging on a tie, since a read is exact and a page count only an estimate.
+    ``active_listing_pages``: what a PENDING,RUNNING listing would cost (None: not an
+    option); the plan lists the active jobs first when that alone costs less than the best k
+    (the stragglers it does not show are planned for afterwards).
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -154,11 +179,15 @@ def plan_stragglers(
         return StragglerPlan(None, (), everyone, len(everyone))
     created = sorted(tracked_created)
     best_k, best_cost = 0, len(ordered)
-    for k in range(1, len(ordered) + 1):
-        pages = _pages(ordered[k - 1].created_at, frontier, created, density, page_size)
+    pages = 0
+    for k, straggler in enumerate(ordered, start=1):
+        # Paging to the k-th shows the k-1 newer ones on the way: never fewer pages.
+        pages = max(pages, _pages_to(straggler, frontier, position, created, density, page_size))
         cost = pages + len(ordered) - k
         if cost < best_cost:
             best_k, best_cost = k, cost
+    if active_listing_pages is not None and active_listing_pages < best_cost:
+        return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
     if best_k == 0:
         return StragglerPlan(None, (), everyone, best_cost)
     return StragglerPlan(
@@ -167,6 +196,50 @@ def plan_stragglers(
         read=everyone[best_k:],
         requests=best_cost,
     )
+
+
+def depths_after(
+    walked: Sequence[str],
+    *,
+    new_jobs: int,
+    previous: Mapping[str, int],
+    keep: Iterable[str],
+) -> dict[str, int]:
+    """Each kept job's depth in the listing after this cycle.
+
+    ``walked``: the ids this cycle listed from the top, newest first, without gaps (their
+    depth is their index); ``new_jobs``: how many jobs were created since the previous
+    cycle's listing (every one of them lies above any older job); ``previous``: the depths
+    after the previous cycle. A kept job not walked keeps its previous depth plus the new
+    jobs; one with no previous depth stays unknown (left out). Jobs removed from Peaka make
+    a remembered depth too deep, never too shallow.
+    """
+    if new_jobs < 0:
+        raise ValueError(f"new_jobs must not be negative, got {new_jobs}")
+    seen: dict[str, int] = {}
+    for depth, job_id in enumerate(walked):
+        seen.setdefault(job_id, depth)
+    depths: dict[str, int] = {}
+    for job_id in keep:
+        if job_id in seen:
+            depths[job_id] = seen[job_id]
+        elif job_id in previous:
+            depths[job_id] = previous[job_id] + new_jobs
+    return depths
+
+
+def _pages_to(
+    straggler: Straggler,
+    frontier: datetime,
+    position: int,
+    created_sorted: Sequence[datetime],
+    density: float | None,
+    page_size: int,
+) -> int:
+    """Pages from ``position`` until ``straggler`` shows up: exact from a known depth."""
+    if straggler.depth is None:
+        return _pages(straggler.created_at, frontier, created_sorted, density, page_size)
+    return max(1, math.ceil((straggler.depth + 1 - position) / page_size))
 
 
 def _pages(
