@@ -165,8 +165,9 @@ def plan_stragglers(
     individually. The plan picks the k with the fewest requests (pages(k) + reads), reading
     rather than paging on a tie, since a read is exact and a page count only an estimate.
     ``active_listing_pages``: what a PENDING,RUNNING listing would cost (None: not an
-    option); the plan lists the active jobs first when that alone costs less than the best k
-    (the stragglers it does not show are planned for afterwards).
+    option); the plan lists the active jobs first when that plus one request (for a
+    straggler it lacks) costs less than the best k; the stragglers it does not show are
+    planned for afterwards.
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -186,7 +187,9 @@ def plan_stragglers(
         cost = pages + len(ordered) - k
         if cost < best_cost:
             best_k, best_cost = k, cost
-    if active_listing_pages is not None and active_listing_pages < best_cost:
+    # The listing's own pages are its least cost: each straggler it lacks (finished since)
+    # costs a read or pages on top. Count one such request so it wins only clearly.
+    if active_listing_pages is not None and active_listing_pages + 1 < best_cost:
         return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
     if best_k == 0:
         return StragglerPlan(None, (), everyone, best_cost)
