@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.core.fetch_plan import (
     MIN_FIRST_PAGE,
     PAGE_SIZE,
+    Depths,
     Straggler,
     StragglerPlan,
     Watermark,
@@ -259,13 +260,27 @@ def test_the_active_listing_is_chosen_only_when_it_clearly_costs_less() -> None:
 
 
 def test_depths_after_counts_the_walk_and_adds_the_new_jobs_to_the_rest() -> None:
+    created = {name: at(-n) for n, name in enumerate(["n1", "n2", "a", "b", "c", "d", "e"])}
+
+    def jobs(names: str | list[str]) -> list[tuple[str, datetime]]:
+        return [(name, created[name]) for name in names]
+
+    previous = Depths([(created["a"], 7), (created["c"], 300), (created["d"], 4)])
     depths = depths_after(
-        ["n1", "n2", "a", "b"], new_jobs=2, previous={"a": 7, "c": 300, "d": 4}, keep="abcde"
+        jobs(["n1", "n2", "a", "b"]), new_jobs=2, previous=previous, keep=jobs(list("abcde"))
     )
     # Walked: its index (a's old depth does not matter). c, d: previous + 2 new. e: unknown.
-    assert depths == {"a": 2, "b": 3, "c": 302, "d": 6}
+    found = {name: depths.get(created[name]) for name in "abcde"}
+    assert found == {"a": 2, "b": 3, "c": 302, "d": 6, "e": None}
+    assert len(depths) == 4
     with pytest.raises(ValueError, match="new_jobs"):
-        depths_after([], new_jobs=-1, previous={}, keep=())
+        depths_after([], new_jobs=-1, previous=Depths(), keep=())
+
+
+def test_depths_keep_the_shallowest_of_jobs_sharing_an_instant() -> None:
+    depths = Depths([(at(-1), 12), (at(-1), 10), (at(-1), 11), (at(-2), 40)])
+    assert (depths.get(at(-1)), depths.get(at(-2)), depths.get(at(-3))) == (10, 40, None)
+    assert len(depths) == 2
 
 
 @settings(max_examples=200, deadline=None)
@@ -281,24 +296,37 @@ def test_depths_after_counts_the_walk_and_adds_the_new_jobs_to_the_rest() -> Non
 def test_remembered_depths_stay_exact_as_new_jobs_arrive(
     initial: int, cycles: list[tuple[int, int]], data: st.DataObject
 ) -> None:
-    """A model listing (newest first) grows at the top each cycle; each cycle walks some prefix
-    (at least past the new jobs). Every remembered depth is the job's true position."""
-    listing = [f"j{n}" for n in reversed(range(initial))]
+    """A model listing (newest first; job n created at second n) grows at the top each cycle;
+    each cycle walks some prefix (at least past the new jobs). Every remembered depth is the
+    job's true position."""
+
+    def job(n: int) -> tuple[str, datetime]:
+        return f"j{n}", at(n)
+
+    listing = [job(n) for n in reversed(range(initial))]
     counter = initial
     keep = set(data.draw(st.sets(st.sampled_from(listing))))
-    depths: dict[str, int] = {}
+    depths = Depths()
     for new, extra in cycles:
-        fresh = [f"j{n}" for n in reversed(range(counter, counter + new))]
+        fresh = [job(n) for n in reversed(range(counter, counter + new))]
         counter += new
         listing = fresh + listing
         walked = listing[: new + extra]
         if fresh:
             keep.add(data.draw(st.sampled_from(fresh)))
         depths = depths_after(walked, new_jobs=new, previous=depths, keep=keep)
-        assert set(depths) <= keep
-        for job_id, depth in depths.items():
-            assert listing[depth] == job_id
-        assert set(walked) & keep <= set(depths)
+        true_depth = {created: depth for depth, (_, created) in enumerate(listing)}
+        known = 0
+        for _, created in keep:
+            remembered = depths.get(created)
+            if remembered is not None:
+                known += 1
+                assert remembered == true_depth[created]
+        assert len(depths) == known
+        # Every kept job walked this cycle is known from now on.
+        assert all(
+            depths.get(created) is not None for created in {c for _, c in set(walked) & keep}
+        )
 
 
 def _brute_force_minimum(depths: list[int], position: int, page_size: int) -> int:

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "MIN_FIRST_PAGE",
     "PAGE_SIZE",
+    "Depths",
     "Straggler",
     "StragglerPlan",
     "Watermark",
@@ -37,6 +39,8 @@ __all__ = [
 
 PAGE_SIZE = 200  # the List endpoint's largest page
 MIN_FIRST_PAGE = 25
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,34 +205,76 @@ def plan_stragglers(
     )
 
 
+class Depths:
+    """How many jobs lay above each remembered job in the listing, looked up by ``createdAt``.
+
+    The listing is ordered by ``createdAt``, so that is all a depth depends on (up to jobs
+    sharing an instant: the shallowest of them is kept, too shallow for the others by at most
+    their number, which only makes paging go on a little longer than planned). Two packed
+    arrays, 16 bytes a job: the poller keeps one per project in memory.
+    """
+
+    __slots__ = ("_created", "_depth")
+
+    def __init__(self, pairs: Iterable[tuple[datetime, int]] = ()) -> None:
+        shallowest: dict[int, int] = {}
+        for created_at, depth in pairs:
+            key = _micros(created_at)
+            if depth < shallowest.get(key, depth + 1):
+                shallowest[key] = depth
+        keys = sorted(shallowest)
+        self._created = array("q", keys)
+        self._depth = array("q", (shallowest[key] for key in keys))
+
+    def get(self, created_at: datetime) -> int | None:
+        """The depth remembered for a job created at ``created_at`` (None: not known)."""
+        key = _micros(created_at)
+        index = bisect.bisect_left(self._created, key)
+        if index < len(self._created) and self._created[index] == key:
+            return self._depth[index]
+        return None
+
+    def __len__(self) -> int:
+        return len(self._created)
+
+    def __repr__(self) -> str:
+        return f"Depths({len(self)} jobs)"
+
+
 def depths_after(
-    walked: Sequence[str],
+    walked: Sequence[tuple[str, datetime]],
     *,
     new_jobs: int,
-    previous: Mapping[str, int],
-    keep: Iterable[str],
-) -> dict[str, int]:
-    """Each kept job's depth in the listing after this cycle.
+    previous: Depths,
+    keep: Iterable[tuple[str, datetime]],
+) -> Depths:
+    """The depths to remember after this cycle, for the ``keep`` jobs (id, createdAt).
 
-    ``walked``: the ids this cycle listed from the top, newest first, without gaps (their
-    depth is their index); ``new_jobs``: how many jobs were created since the previous
-    cycle's listing (every one of them lies above any older job); ``previous``: the depths
-    after the previous cycle. A kept job not walked keeps its previous depth plus the new
-    jobs; one with no previous depth stays unknown (left out). Jobs removed from Peaka make
-    a remembered depth too deep, never too shallow.
+    ``walked``: the jobs (id, createdAt) this cycle listed from the top, newest first, without
+    gaps (their depth is their index); ``new_jobs``: how many jobs were created since the
+    previous cycle's listing (every one of them lies above any older job); ``previous``: the
+    depths after the previous cycle. A kept job not walked keeps its previous depth plus the
+    new jobs; one with no previous depth stays unknown (left out). Jobs removed from Peaka
+    make a remembered depth too deep, never too shallow.
     """
     if new_jobs < 0:
         raise ValueError(f"new_jobs must not be negative, got {new_jobs}")
     seen: dict[str, int] = {}
-    for depth, job_id in enumerate(walked):
+    for depth, (job_id, _) in enumerate(walked):
         seen.setdefault(job_id, depth)
-    depths: dict[str, int] = {}
-    for job_id in keep:
+    pairs: list[tuple[datetime, int]] = []
+    for job_id, created_at in keep:
         if job_id in seen:
-            depths[job_id] = seen[job_id]
-        elif job_id in previous:
-            depths[job_id] = previous[job_id] + new_jobs
-    return depths
+            pairs.append((created_at, seen[job_id]))
+        else:
+            before = previous.get(created_at)
+            if before is not None:
+                pairs.append((created_at, before + new_jobs))
+    return Depths(pairs)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _pages_to(

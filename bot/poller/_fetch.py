@@ -10,10 +10,12 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.alerting import TrackedJob
 from bot.core.fetch_plan import (
     PAGE_SIZE,
+    Depths,
     Straggler,
     StragglerPlan,
     Watermark,
@@ -56,7 +58,7 @@ class ProjectFetch:
     plan: StragglerPlan | None = None
     pages: int = 0
     reach: int | None = None
-    depths: dict[str, int] = field(default_factory=dict)
+    depths: Depths = field(default_factory=Depths)
 
     @property
     def observed(self) -> list[ExportJob]:
@@ -98,7 +100,7 @@ async def fetch_project(
     tracked: Mapping[str, TrackedJob],
     check_expiry: bool,
     previous_reach: int | None = None,
-    previous_depths: Mapping[str, int] | None = None,
+    previous_depths: Depths | None = None,
 ) -> ProjectFetch:
     """Fetch what this cycle needs to know about ``project_id``.
 
@@ -113,7 +115,7 @@ async def fetch_project(
     pager = _Pager(client, project_id, result)
     if watermark is None:
         await pager.next_page()
-        result.depths = _depths(result, tracked, 0, {})
+        result.depths = _depths(result, tracked, 0, Depths())
         if not pager.exhausted:
             seen = {job.id for job in result.listed}
             async for job in client.iter_exports(
@@ -130,11 +132,11 @@ async def fetch_project(
         if page and watermark.passed(page[-1].created_at):
             break
     new_jobs = sum(1 for job in result.listed if watermark.is_new(job.id, job.created_at))
-    depths = previous_depths or {}
+    depths = previous_depths or Depths()
 
     seen = {job.id for job in result.listed}
     stragglers = [
-        Straggler(t.job_id, t.created_at, _depth(depths, t.job_id, new_jobs))
+        Straggler(t.job_id, t.created_at, _depth(depths, t.created_at, new_jobs))
         for t in tracked.values()
         if t.job_id not in seen and _needs_checking(t.status, check_expiry)
     ]
@@ -208,8 +210,8 @@ async def _list_active(
     return found
 
 
-def _depth(depths: Mapping[str, int], job_id: str, new_jobs: int) -> int | None:
-    before = depths.get(job_id)
+def _depth(depths: Depths, created_at: datetime, new_jobs: int) -> int | None:
+    before = depths.get(created_at)
     return None if before is None else before + new_jobs
 
 
@@ -217,13 +219,16 @@ def _depths(
     result: ProjectFetch,
     tracked: Mapping[str, TrackedJob],
     new_jobs: int,
-    previous: Mapping[str, int],
-) -> dict[str, int]:
+    previous: Depths,
+) -> Depths:
     """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next)."""
-    keep = set(tracked)
-    keep.update(job.id for job in result.listed if not _finished(job.status))
+    keep = [(t.job_id, t.created_at) for t in tracked.values()]
+    keep += [(job.id, job.created_at) for job in result.listed if not _finished(job.status)]
     return depths_after(
-        [job.id for job in result.listed], new_jobs=new_jobs, previous=previous, keep=keep
+        [(job.id, job.created_at) for job in result.listed],
+        new_jobs=new_jobs,
+        previous=previous,
+        keep=keep,
     )
 
 

@@ -27,7 +27,7 @@ from cachetools import TTLCache
 from bot import metrics
 from bot.app import Services
 from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
-from bot.core.fetch_plan import Watermark
+from bot.core.fetch_plan import Depths, Watermark
 from bot.links.proactive import after_project_cycle, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
@@ -115,7 +115,7 @@ class Poller:
         self._expiry_checked: dict[str, float] = {}
         self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
         # Per project: how many jobs lay above each tracked job (exact page counts).
-        self._depths: dict[str, dict[str, int]] = {}
+        self._depths: dict[str, Depths] = {}
         self._rebaseline_after = rebaseline_after
         self._subscribed: set[str] | None = None
         # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
