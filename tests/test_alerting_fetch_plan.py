@@ -1,7 +1,9 @@
-"""The fetch plan: watermark arithmetic (ties included) and the straggler plan's cost choice."""
+"""The fetch plan: watermark arithmetic (ties included), the straggler plan's cost choice, exact
+page counts from remembered depths, and the PENDING,RUNNING listing option."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -12,9 +14,11 @@ from hypothesis import strategies as st
 from bot.core.fetch_plan import (
     MIN_FIRST_PAGE,
     PAGE_SIZE,
+    Depths,
     Straggler,
     StragglerPlan,
     Watermark,
+    depths_after,
     estimated_pages,
     first_page_size,
     plan_stragglers,
@@ -203,3 +207,220 @@ def test_first_page_size_follows_the_previous_reach_within_bounds() -> None:
     assert first_page_size(150) == PAGE_SIZE
     sizes = [first_page_size(n) for n in range(0, 300)]
     assert sizes == sorted(sizes) and min(sizes) >= MIN_FIRST_PAGE and max(sizes) == PAGE_SIZE
+
+
+# --- exact depths ---------------------------------------------------------------------------
+
+
+def test_a_known_depth_gives_the_exact_page_count_where_the_estimate_would_read() -> None:
+    # 20 stragglers 260-450 jobs deep, but a busy frontier: the density guess says hundreds of
+    # pages (so: read all 20); their depths say two pages of 198 from position 200.
+    depths = range(260, 460, 10)
+    stragglers = [Straggler(f"s{d}", at(-d * 10), None) for d in depths]
+    guessed = plan_stragglers(stragglers, frontier=at(0), exhausted=False, density=5.0)
+    assert guessed.read and not guessed.paged and guessed.requests == 20
+    known = [Straggler(s.job_id, s.created_at, d) for s, d in zip(stragglers, depths, strict=True)]
+    plan = plan_stragglers(
+        known, frontier=at(0), exhausted=False, density=5.0, page_size=198, position=200
+    )
+    assert plan.requests == 2  # positions 200-397 and 398-595 show all of them
+    assert plan.paged == tuple(s.job_id for s in known) and plan.read == ()
+    assert plan.page_until == at(-450 * 10)
+
+
+def test_a_page_ends_exactly_at_its_last_job() -> None:
+    # From position 200, a page of 198 shows depths 200-397: one request for all three,
+    # two for a straggler one job deeper.
+    three = [Straggler(f"s{d}", at(-d), d) for d in (200, 300, 397)]
+    plan = plan_stragglers(three, frontier=at(0), exhausted=False, page_size=198, position=200)
+    assert (plan.requests, plan.read) == (1, ())
+    deeper = [*three[:2], Straggler("s398", at(-398), 398)]
+    plan = plan_stragglers(deeper, frontier=at(0), exhausted=False, page_size=198, position=200)
+    assert (plan.requests, plan.read) == (2, ("s398",))
+
+
+def test_the_active_listing_is_chosen_only_when_it_clearly_costs_less() -> None:
+    far = [Straggler(f"s{n}", at(-1000 - n), 5000 + n * 300) for n in range(10)]
+    plan = plan_stragglers(
+        far, frontier=at(0), exhausted=False, position=200, active_listing_pages=1
+    )
+    assert plan == StragglerPlan(None, (), (), 1, list_active=True)
+    # Two pages show both: the listing costs one, but one straggler it lacks would make it two.
+    near = [Straggler("a", at(-5), 210), Straggler("b", at(-6), 590)]
+    plan = plan_stragglers(
+        near, frontier=at(0), exhausted=False, position=200, active_listing_pages=1
+    )
+    assert not plan.list_active and plan.requests == 2
+    # Nothing left to page (or no listing offered): never the listing.
+    for exhausted, pages in ((True, 1), (False, None)):
+        plan = plan_stragglers(
+            far, frontier=at(0), exhausted=exhausted, position=200, active_listing_pages=pages
+        )
+        assert not plan.list_active
+
+
+def test_depths_after_counts_the_walk_and_adds_the_new_jobs_to_the_rest() -> None:
+    created = {name: at(-n) for n, name in enumerate(["n1", "n2", "a", "b", "c", "d", "e"])}
+
+    def jobs(names: str | list[str]) -> list[tuple[str, datetime]]:
+        return [(name, created[name]) for name in names]
+
+    previous = Depths([(created["a"], 7), (created["c"], 300), (created["d"], 4)])
+    depths = depths_after(
+        jobs(["n1", "n2", "a", "b"]), new_jobs=2, previous=previous, keep=jobs(list("abcde"))
+    )
+    # Walked: its index (a's old depth does not matter). c, d: previous + 2 new. e: unknown.
+    found = {name: depths.get(created[name]) for name in "abcde"}
+    assert found == {"a": 2, "b": 3, "c": 302, "d": 6, "e": None}
+    assert len(depths) == 4
+    with pytest.raises(ValueError, match="new_jobs"):
+        depths_after([], new_jobs=-1, previous=Depths(), keep=())
+
+
+def test_depths_keep_the_shallowest_of_jobs_sharing_an_instant() -> None:
+    depths = Depths([(at(-1), 12), (at(-1), 10), (at(-1), 11), (at(-2), 40)])
+    assert (depths.get(at(-1)), depths.get(at(-2)), depths.get(at(-3))) == (10, 40, None)
+    assert len(depths) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=40), st.integers(min_value=0, max_value=80)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.data(),
+)
+def test_remembered_depths_stay_exact_as_new_jobs_arrive(
+    initial: int, cycles: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    """A model listing (newest first; job n created at second n) grows at the top each cycle;
+    each cycle walks some prefix (at least past the new jobs). Every remembered depth is the
+    job's true position."""
+
+    def job(n: int) -> tuple[str, datetime]:
+        return f"j{n}", at(n)
+
+    listing = [job(n) for n in reversed(range(initial))]
+    counter = initial
+    keep = set(data.draw(st.sets(st.sampled_from(listing))))
+    depths = Depths()
+    for new, extra in cycles:
+        fresh = [job(n) for n in reversed(range(counter, counter + new))]
+        counter += new
+        listing = fresh + listing
+        walked = listing[: new + extra]
+        if fresh:
+            keep.add(data.draw(st.sampled_from(fresh)))
+        depths = depths_after(walked, new_jobs=new, previous=depths, keep=keep)
+        true_depth = {created: depth for depth, (_, created) in enumerate(listing)}
+        known = 0
+        for _, created in keep:
+            remembered = depths.get(created)
+            if remembered is not None:
+                known += 1
+                assert remembered == true_depth[created]
+        assert len(depths) == known
+        # Every kept job walked this cycle is known from now on.
+        assert all(
+            depths.get(created) is not None for created in {c for _, c in set(walked) & keep}
+        )
+
+
+def _brute_force_minimum(depths: list[int], position: int, page_size: int) -> int:
+    """Fewest requests over every subset paged (down to its deepest) with the rest read."""
+    best = len(depths)
+    for size in range(1, len(depths) + 1):
+        for subset in itertools.combinations(depths, size):
+            pages = math.ceil((max(subset) + 1 - position) / page_size)
+            best = min(best, pages + len(depths) - size)
+    return best
+
+
+def _executed_cost(
+    plan: StragglerPlan, depth_of: dict[str, int], position: int, page_size: int
+) -> int:
+    """Requests the fetch loop makes for ``plan`` on a listing where ``depth_of`` is exact:
+    pages of ``page_size`` from ``position`` until every paged straggler showed up, then reads."""
+    wanted = {depth_of[i] for i in plan.paged}
+    pages = 0
+    shown = position
+    while wanted:
+        shown += page_size
+        pages += 1
+        wanted = {d for d in wanted if d >= shown}
+    return pages + len(plan.read)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=8, unique=True),
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=1, max_value=PAGE_SIZE),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=5)),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=10)),
+)
+def test_with_exact_depths_the_plan_costs_the_brute_force_minimum_and_misses_nobody(
+    offsets: list[int],
+    position: int,
+    page_size: int,
+    density: float | None,
+    active_pages: int | None,
+) -> None:
+    # Deeper means older; every straggler lies below what was listed (depth >= position).
+    depth_of = {f"s{o}": position + o for o in offsets}
+    stragglers = [Straggler(i, at(-d), d) for i, d in depth_of.items()]
+    plan = plan_stragglers(
+        stragglers,
+        frontier=at(-position + 1),
+        exhausted=False,
+        density=density,
+        page_size=page_size,
+        position=position,
+        active_listing_pages=active_pages,
+    )
+    minimum = _brute_force_minimum(list(depth_of.values()), position, page_size)
+    if plan.list_active:
+        # Only when the listing alone is cheaper than any page/read split.
+        assert active_pages is not None and plan.requests == active_pages < minimum - 1
+        assert plan.paged == plan.read == ()
+        return
+    assert active_pages is None or active_pages + 1 >= minimum
+    # Nobody is missed: each straggler is paged or read, once.
+    assert sorted(plan.paged + plan.read) == sorted(depth_of)
+    assert not set(plan.paged) & set(plan.read)
+    assert plan.requests == minimum
+    assert _executed_cost(plan, depth_of, position, page_size) == minimum
+    if plan.paged:
+        assert plan.page_until == min(at(-depth_of[i]) for i in plan.paged)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=3000), st.booleans()),
+        min_size=1,
+        max_size=12,
+        unique_by=lambda t: t[0],
+    ),
+    st.integers(min_value=1, max_value=PAGE_SIZE),
+    st.one_of(st.none(), st.floats(min_value=0, max_value=5)),
+)
+def test_mixed_known_and_unknown_depths_still_cover_everyone_newest_first(
+    items: list[tuple[int, bool]], page_size: int, density: float | None
+) -> None:
+    stragglers = [Straggler(f"s{o}", at(-o - 1), o + 200 if known else None) for o, known in items]
+    plan = plan_stragglers(
+        stragglers,
+        frontier=at(0),
+        exhausted=False,
+        density=density,
+        page_size=page_size,
+        position=200,
+    )
+    newest_first = sorted(stragglers, key=lambda s: (s.created_at, s.job_id), reverse=True)
+    assert sorted(plan.paged + plan.read) == sorted(s.job_id for s in stragglers)
+    assert plan.paged == tuple(s.job_id for s in newest_first[: len(plan.paged)])
+    assert plan.requests <= len(stragglers)

@@ -5,23 +5,33 @@ cycle the poller pages down to the previous cycle's newest ``createdAt`` (the
 :class:`Watermark`): everything at or above it is new or recent. Tracked jobs that are still
 PENDING or RUNNING but lie below that point (long jobs pushed off the first pages by newer
 ones) are *stragglers*. For them it either keeps paging or reads them one by one (Read
-Export), whichever costs fewer requests: :func:`plan_stragglers`.
+Export), whichever costs fewer requests, or first lists every still-unfinished job at once
+(``status=PENDING,RUNNING``) and deals only with the stragglers missing from that listing:
+:func:`plan_stragglers`.
+
+A job's depth in the listing (how many jobs lie above it) only grows by the jobs created
+after it, so a depth seen once stays exact when the new jobs of each cycle are added:
+:func:`depths_after`. With exact depths the page counts are exact too; without (the first
+cycle after a start), they are estimated from ``createdAt``.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "MIN_FIRST_PAGE",
     "PAGE_SIZE",
+    "Depths",
     "Straggler",
     "StragglerPlan",
     "Watermark",
+    "depths_after",
     "estimated_pages",
     "first_page_size",
     "plan_stragglers",
@@ -29,6 +39,8 @@ __all__ = [
 
 PAGE_SIZE = 200  # the List endpoint's largest page
 MIN_FIRST_PAGE = 25
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +97,14 @@ def first_page_size(previous_reach: int | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Straggler:
-    """A tracked job that the pages fetched so far did not show."""
+    """A tracked job that the pages fetched so far did not show.
+
+    ``depth``: how many jobs lie above it in the listing now (0: the newest), when known.
+    """
 
     job_id: str
     created_at: datetime
+    depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +115,17 @@ class StragglerPlan:
     ``paged``: the stragglers that paging is expected to show (the newest ones); any it does
     not show after all must be read individually. ``read``: read these one by one.
     ``requests``: the estimated number of requests.
+
+    ``list_active``: first list every PENDING or RUNNING job (``page_until`` None, ``paged``
+    and ``read`` empty, ``requests`` that listing's pages: the least it costs); then plan
+    again for the stragglers that listing did not show (they finished or are gone).
     """
 
     page_until: datetime | None
     paged: tuple[str, ...]
     read: tuple[str, ...]
     requests: int
+    list_active: bool = False
 
 
 def estimated_pages(
@@ -132,16 +153,25 @@ def plan_stragglers(
     tracked_created: Sequence[datetime] = (),
     density: float | None = None,
     page_size: int = PAGE_SIZE,
+    position: int = 0,
+    active_listing_pages: int | None = None,
 ) -> StragglerPlan:
     """The cheapest way to see every straggler again this cycle.
 
     ``frontier``: the oldest ``createdAt`` fetched so far (paging continues from there);
-    ``exhausted``: the listing has no more pages. ``tracked_created``: the ``createdAt`` of
-    every tracked job, for the page estimate (see :func:`estimated_pages`).
+    ``exhausted``: the listing has no more pages. ``position``: how many jobs the pages
+    fetched so far showed (the depth paging continues from); ``page_size``: how many jobs each
+    further page shows. A straggler's page count is exact from its ``depth`` when known,
+    else estimated from ``tracked_created`` (the ``createdAt`` of every tracked job) and
+    ``density`` (see :func:`estimated_pages`).
 
     Paging down to the k-th newest straggler shows the k newest at once; the others are read
     individually. The plan picks the k with the fewest requests (pages(k) + reads), reading
     rather than paging on a tie, since a read is exact and a page count only an estimate.
+    ``active_listing_pages``: what a PENDING,RUNNING listing would cost (None: not an
+    option); the plan lists the active jobs first when that plus one request (for a
+    straggler it lacks) costs less than the best k; the stragglers it does not show are
+    planned for afterwards.
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -154,11 +184,17 @@ def plan_stragglers(
         return StragglerPlan(None, (), everyone, len(everyone))
     created = sorted(tracked_created)
     best_k, best_cost = 0, len(ordered)
-    for k in range(1, len(ordered) + 1):
-        pages = _pages(ordered[k - 1].created_at, frontier, created, density, page_size)
+    pages = 0
+    for k, straggler in enumerate(ordered, start=1):
+        # Paging to the k-th shows the k-1 newer ones on the way: never fewer pages.
+        pages = max(pages, _pages_to(straggler, frontier, position, created, density, page_size))
         cost = pages + len(ordered) - k
         if cost < best_cost:
             best_k, best_cost = k, cost
+    # The listing's own pages are its least cost: each straggler it lacks (finished since)
+    # costs a read or pages on top. Count one such request so it wins only clearly.
+    if active_listing_pages is not None and active_listing_pages + 1 < best_cost:
+        return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
     if best_k == 0:
         return StragglerPlan(None, (), everyone, best_cost)
     return StragglerPlan(
@@ -167,6 +203,92 @@ def plan_stragglers(
         read=everyone[best_k:],
         requests=best_cost,
     )
+
+
+class Depths:
+    """How many jobs lay above each remembered job in the listing, looked up by ``createdAt``.
+
+    The listing is ordered by ``createdAt``, so that is all a depth depends on (up to jobs
+    sharing an instant: the shallowest of them is kept, too shallow for the others by at most
+    their number, which only makes paging go on a little longer than planned). Two packed
+    arrays, 16 bytes a job: the poller keeps one per project in memory.
+    """
+
+    __slots__ = ("_created", "_depth")
+
+    def __init__(self, pairs: Iterable[tuple[datetime, int]] = ()) -> None:
+        shallowest: dict[int, int] = {}
+        for created_at, depth in pairs:
+            key = _micros(created_at)
+            if depth < shallowest.get(key, depth + 1):
+                shallowest[key] = depth
+        keys = sorted(shallowest)
+        self._created = array("q", keys)
+        self._depth = array("q", (shallowest[key] for key in keys))
+
+    def get(self, created_at: datetime) -> int | None:
+        """The depth remembered for a job created at ``created_at`` (None: not known)."""
+        key = _micros(created_at)
+        index = bisect.bisect_left(self._created, key)
+        if index < len(self._created) and self._created[index] == key:
+            return self._depth[index]
+        return None
+
+    def __len__(self) -> int:
+        return len(self._created)
+
+    def __repr__(self) -> str:
+        return f"Depths({len(self)} jobs)"
+
+
+def depths_after(
+    walked: Sequence[tuple[str, datetime]],
+    *,
+    new_jobs: int,
+    previous: Depths,
+    keep: Iterable[tuple[str, datetime]],
+) -> Depths:
+    """The depths to remember after this cycle, for the ``keep`` jobs (id, createdAt).
+
+    ``walked``: the jobs (id, createdAt) this cycle listed from the top, newest first, without
+    gaps (their depth is their index); ``new_jobs``: how many jobs were created since the
+    previous cycle's listing (every one of them lies above any older job); ``previous``: the
+    depths after the previous cycle. A kept job not walked keeps its previous depth plus the
+    new jobs; one with no previous depth stays unknown (left out). Jobs removed from Peaka
+    make a remembered depth too deep, never too shallow.
+    """
+    if new_jobs < 0:
+        raise ValueError(f"new_jobs must not be negative, got {new_jobs}")
+    seen: dict[str, int] = {}
+    for depth, (job_id, _) in enumerate(walked):
+        seen.setdefault(job_id, depth)
+    pairs: list[tuple[datetime, int]] = []
+    for job_id, created_at in keep:
+        if job_id in seen:
+            pairs.append((created_at, seen[job_id]))
+        else:
+            before = previous.get(created_at)
+            if before is not None:
+                pairs.append((created_at, before + new_jobs))
+    return Depths(pairs)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _pages_to(
+    straggler: Straggler,
+    frontier: datetime,
+    position: int,
+    created_sorted: Sequence[datetime],
+    density: float | None,
+    page_size: int,
+) -> int:
+    """Pages from ``position`` until ``straggler`` shows up: exact from a known depth."""
+    if straggler.depth is None:
+        return _pages(straggler.created_at, frontier, created_sorted, density, page_size)
+    return max(1, math.ceil((straggler.depth + 1 - position) / page_size))
 
 
 def _pages(

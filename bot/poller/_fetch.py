@@ -10,13 +10,16 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.alerting import TrackedJob
 from bot.core.fetch_plan import (
     PAGE_SIZE,
+    Depths,
     Straggler,
     StragglerPlan,
     Watermark,
+    depths_after,
     first_page_size,
     plan_stragglers,
 )
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 READ_CONCURRENCY = 8
 # Past this many pages in one cycle, say so: the interval may be too long for the traffic.
 MANY_PAGES = 20
+# Jobs a List page shows after the first: one server page of PAGE_SIZE, less the job
+# ``list_page`` asks for to know whether more follow and the one the cursor repeats.
+FURTHER_PAGE_JOBS = PAGE_SIZE - 2
+_ACTIVE = (Status.PENDING, Status.RUNNING)
 
 
 @dataclass
@@ -36,20 +43,26 @@ class ProjectFetch:
     """What one cycle saw of a project.
 
     ``listed``: jobs from List pages, newest first. ``read``: stragglers read one by one.
-    ``gone``: tracked ids Peaka no longer knows (404). ``plan``: the straggler plan used.
+    ``active``: stragglers a PENDING,RUNNING listing showed (seen before ``listed``'s later
+    pages and ``read``, so those win). ``gone``: tracked ids Peaka no longer knows (404).
+    ``plan``: the straggler plan used (after the active listing, if there was one).
     ``reach``: how many listed jobs this cycle needed (see ``first_page_size``).
+    ``depths``: how many jobs lie above each tracked or listed unfinished job, where known
+    (pass it back as ``previous_depths`` next cycle).
     """
 
     listed: list[ExportJob] = field(default_factory=list)
     read: list[ExportJob] = field(default_factory=list)
+    active: list[ExportJob] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     plan: StragglerPlan | None = None
     pages: int = 0
     reach: int | None = None
+    depths: Depths = field(default_factory=Depths)
 
     @property
     def observed(self) -> list[ExportJob]:
-        return [*self.listed, *self.read]
+        return [*self.active, *self.listed, *self.read]
 
 
 class _Pager:
@@ -87,23 +100,26 @@ async def fetch_project(
     tracked: Mapping[str, TrackedJob],
     check_expiry: bool,
     previous_reach: int | None = None,
+    previous_depths: Depths | None = None,
 ) -> ProjectFetch:
     """Fetch what this cycle needs to know about ``project_id``.
 
     ``watermark`` None is the first poll (baseline): the newest page, then every job still
     PENDING or RUNNING (a status-filtered listing, so history costs nothing). Otherwise: pages
     until one reaches below the watermark, then stragglers (tracked jobs not seen yet that are
-    unfinished, or SUCCEEDED ones when ``check_expiry``) by paging on or reading them, per
-    ``plan_stragglers``.
+    unfinished, or SUCCEEDED ones when ``check_expiry``) per ``plan_stragglers``: a
+    PENDING,RUNNING listing, paging on, or reading them. ``previous_depths``: the previous
+    cycle's ``ProjectFetch.depths`` (this process's memory; None: unknown).
     """
     result = ProjectFetch()
     pager = _Pager(client, project_id, result)
     if watermark is None:
         await pager.next_page()
+        result.depths = _depths(result, tracked, 0, Depths())
         if not pager.exhausted:
             seen = {job.id for job in result.listed}
             async for job in client.iter_exports(
-                project_id, statuses=[Status.PENDING, Status.RUNNING], page_size=PAGE_SIZE
+                project_id, statuses=list(_ACTIVE), page_size=PAGE_SIZE
             ):
                 if job.id not in seen:
                     result.listed.append(without_files(job))
@@ -115,21 +131,26 @@ async def fetch_project(
         size = PAGE_SIZE
         if page and watermark.passed(page[-1].created_at):
             break
-    result.reach = _reach(result.listed, watermark, tracked)
+    new_jobs = sum(1 for job in result.listed if watermark.is_new(job.id, job.created_at))
+    depths = previous_depths or Depths()
 
     seen = {job.id for job in result.listed}
     stragglers = [
-        Straggler(t.job_id, t.created_at)
+        Straggler(t.job_id, t.created_at, _depth(depths, t.created_at, new_jobs))
         for t in tracked.values()
         if t.job_id not in seen and _needs_checking(t.status, check_expiry)
     ]
-    plan = plan_stragglers(
-        stragglers,
-        frontier=result.listed[-1].created_at if result.listed else None,
-        exhausted=pager.exhausted,
-        tracked_created=[t.created_at for t in tracked.values()],
-        density=_density(result.listed),
-    )
+    plan = _plan(result, pager, stragglers, tracked, active_listing=True)
+    if plan.list_active:
+        active = await _list_active(client, project_id, {s.job_id for s in stragglers})
+        result.active = list(active.values())
+        plan = _plan(
+            result,
+            pager,
+            [s for s in stragglers if s.job_id not in active],
+            tracked,
+            active_listing=False,
+        )
     result.plan = plan
     to_read = list(plan.read)
     if plan.page_until is not None:
@@ -142,7 +163,73 @@ async def fetch_project(
         to_read += sorted(wanted)  # paging did not show them after all
     if to_read:
         await _read_all(client, project_id, to_read, result)
+    result.reach = _reach(result.listed, watermark, tracked)
+    result.depths = _depths(result, tracked, new_jobs, depths)
     return result
+
+
+def _plan(
+    result: ProjectFetch,
+    pager: _Pager,
+    stragglers: list[Straggler],
+    tracked: Mapping[str, TrackedJob],
+    *,
+    active_listing: bool,
+) -> StragglerPlan:
+    listed = result.listed
+    pages: int | None = None
+    if active_listing and any(not _finished(tracked[s.job_id].status) for s in stragglers):
+        # What the PENDING,RUNNING listing holds: the unfinished jobs listed so far and the
+        # stragglers (at most); a full last page costs one more request to find the end.
+        active = sum(1 for job in listed if not _finished(job.status)) + len(stragglers)
+        pages = active // (PAGE_SIZE - 1) + 1
+    return plan_stragglers(
+        stragglers,
+        frontier=listed[-1].created_at if listed else None,
+        exhausted=pager.exhausted,
+        tracked_created=[t.created_at for t in tracked.values()],
+        density=_density(listed),
+        page_size=FURTHER_PAGE_JOBS,
+        position=len(listed),
+        active_listing_pages=pages,
+    )
+
+
+async def _list_active(
+    client: PeakaClient, project_id: str, wanted: set[str]
+) -> dict[str, ExportJob]:
+    """The ``wanted`` jobs among every PENDING or RUNNING one, by id.
+
+    Other jobs in that listing are ignored: a job newer than the pages fetched was created
+    after them, and stays new for the next cycle's walk.
+    """
+    found: dict[str, ExportJob] = {}
+    async for job in client.iter_exports(project_id, statuses=list(_ACTIVE), page_size=PAGE_SIZE):
+        if job.id in wanted:
+            found[job.id] = without_files(job)
+    return found
+
+
+def _depth(depths: Depths, created_at: datetime, new_jobs: int) -> int | None:
+    before = depths.get(created_at)
+    return None if before is None else before + new_jobs
+
+
+def _depths(
+    result: ProjectFetch,
+    tracked: Mapping[str, TrackedJob],
+    new_jobs: int,
+    previous: Depths,
+) -> Depths:
+    """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next)."""
+    keep = [(t.job_id, t.created_at) for t in tracked.values()]
+    keep += [(job.id, job.created_at) for job in result.listed if not _finished(job.status)]
+    return depths_after(
+        [(job.id, job.created_at) for job in result.listed],
+        new_jobs=new_jobs,
+        previous=previous,
+        keep=keep,
+    )
 
 
 def _needs_checking(status: Status, check_expiry: bool) -> bool:

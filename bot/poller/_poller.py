@@ -27,7 +27,7 @@ from cachetools import TTLCache
 from bot import metrics
 from bot.app import Services
 from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
-from bot.core.fetch_plan import Watermark
+from bot.core.fetch_plan import Depths, Watermark
 from bot.links.proactive import after_project_cycle, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
@@ -114,6 +114,8 @@ class Poller:
         self._in_parallel = asyncio.Semaphore(MAX_PROJECTS_IN_PARALLEL)
         self._expiry_checked: dict[str, float] = {}
         self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
+        # Per project: how many jobs lay above each tracked job (exact page counts).
+        self._depths: dict[str, Depths] = {}
         self._rebaseline_after = rebaseline_after
         self._subscribed: set[str] | None = None
         # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
@@ -258,6 +260,7 @@ class Poller:
             await self._store.save_project_state(ProjectState(project_id))
             await self._store.prune_job_states(project_id, _END_OF_TIME)
             self._reach.pop(project_id, None)
+            self._depths.pop(project_id, None)
 
     async def _poll_safely(
         self,
@@ -319,9 +322,11 @@ class Poller:
             tracked=known,
             check_expiry=expiry_due,
             previous_reach=self._reach.get(project_id),
+            previous_depths=self._depths.get(project_id),
         )
         if fetched.reach is not None:
             self._reach[project_id] = fetched.reach
+        self._depths[project_id] = fetched.depths
         if expiry_due:
             self._expiry_checked[project_id] = self._monotonic()
 
