@@ -28,7 +28,7 @@ from bot import metrics
 from bot.app import Services
 from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
 from bot.core.fetch_plan import Watermark
-from bot.links.proactive import after_project_cycle, outcomes_seen, sweep_done_requests
+from bot.links.proactive import CycleDms, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
@@ -194,6 +194,10 @@ class Poller:
             leftovers = await self._leftovers.collect(stale_before=stale, broken=broken)
             report.leftovers = len(leftovers)
             mutes = _MuteCheck(self._store)
+            dms: CycleDms | None = None
+            if self._services.settings.linking_enabled:
+                dms = CycleDms(self._services)
+                await dms.recover()
             ready = {}
             for project_id, subs in projects.items():
                 if self._backoff.ready(project_id):
@@ -201,7 +205,7 @@ class Poller:
                 else:
                     report.skipped.append(project_id)
             results = await asyncio.gather(
-                *(self._poll_safely(pid, subs, mutes, report) for pid, subs in ready.items())
+                *(self._poll_safely(pid, subs, mutes, dms, report) for pid, subs in ready.items())
             )
             fresh = [alert for batch in results for alert in batch]
             await self._delivery.deliver([*leftovers, *fresh])
@@ -264,12 +268,13 @@ class Poller:
         project_id: str,
         subs: list[ChannelSubscription],
         mutes: _MuteCheck,
+        dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
         """One project's cycle; its failures are logged and back it off, never raised."""
         try:
             async with self._in_parallel:
-                alerts = await self._poll_project(project_id, subs, mutes, report)
+                alerts = await self._poll_project(project_id, subs, mutes, dms, report)
         except RateLimitedError as exc:
             pause = self._backoff.failed(project_id, exc.retry_after)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
@@ -291,6 +296,7 @@ class Poller:
         project_id: str,
         subs: list[ChannelSubscription],
         mutes: _MuteCheck,
+        dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
         state, rows = await asyncio.gather(
@@ -356,13 +362,13 @@ class Poller:
             if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
                 report.suppressed += 1
         report.claimed += len(outbound)
-        if self._services.settings.linking_enabled:
+        if dms is not None:
             # Owners' DMs go through the same once-only log; before the state is saved, so a
             # crash re-decides them rather than losing them.
             outcomes = outcomes_seen(
                 project_id, known=known, observed=fetched.observed, watermark=watermark
             )
-            await after_project_cycle(self._services, project_id, outcomes)
+            await dms.after_project(project_id, outcomes)
         # 2. Then what is tracked, 3. then the watermark.
         seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
         await self._store.upsert_job_states(
