@@ -299,9 +299,7 @@ class Poller:
         dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
-        state, rows = await asyncio.gather(
-            self._store.project_state(project_id), self._store.job_states(project_id)
-        )
+        state, rows = await self._store.poll_state(project_id)
         watermark = None
         now = self._services.clock()
         if state is not None and state.baseline_at is not None:
@@ -349,14 +347,12 @@ class Poller:
             decision = decide(muted)
         # 1. Claims first: a crash after this point re-decides the same alerts next cycle,
         #    and the log refuses them (the leftovers pass sends what was never confirmed).
+        intents = {AlertKey(i.job.id, i.status, i.channel): i for i in decision.alerts}
         outbound: list[Outbound] = []
-        for intent in decision.alerts:
-            key = AlertKey(intent.job.id, intent.status, intent.channel)
-            if await self._dedup.already_handled(key):
-                continue
-            if await self._dedup.claim(key, project_id, self.instance_id):
-                self._jobs[intent.job.id] = intent.job
-                outbound.append(Outbound.of(key, project_id, intent.job))
+        for key in await self._dedup.claim_new(intents, project_id, self.instance_id):
+            job = intents[key].job
+            self._jobs[job.id] = job
+            outbound.append(Outbound.of(key, project_id, job))
         for intent in decision.suppressed:
             key = AlertKey(intent.job.id, intent.status, intent.channel)
             if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
@@ -369,15 +365,13 @@ class Poller:
                 project_id, known=known, observed=fetched.observed, watermark=watermark
             )
             await dms.after_project(project_id, outcomes)
-        # 2. Then what is tracked, 3. then the watermark.
+        # 2. Then what is tracked and the watermark, in one transaction.
         seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
-        await self._store.upsert_job_states(
+        changed = [
             JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
             for t in decision.changed
-        )
+        ]
         dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
-        if dropped:
-            await self._store.delete_job_states(project_id, dropped)
         if watermark is None:
             log.info(
                 "project %s: baseline of %d job(s) taken, %d unfinished tracked; no alerts",
@@ -385,16 +379,16 @@ class Poller:
                 len(fetched.listed),
                 len(decision.tracked),
             )
+        saved = None
         if watermark is None or watermark != decision.watermark or _stale(state, now):
-            await self._store.save_project_state(
-                ProjectState(
-                    project_id=project_id,
-                    baseline_at=now if watermark is None or state is None else state.baseline_at,
-                    newest_created_at=decision.watermark.created_at,
-                    newest_seen_ids=decision.watermark.ids,
-                    last_polled_at=now,
-                )
+            saved = ProjectState(
+                project_id=project_id,
+                baseline_at=now if watermark is None or state is None else state.baseline_at,
+                newest_created_at=decision.watermark.created_at,
+                newest_seen_ids=decision.watermark.ids,
+                last_polled_at=now,
             )
+        await self._store.save_poll_result(project_id, upsert=changed, delete=dropped, state=saved)
         return outbound
 
     def _expiry_due(self, project_id: str) -> bool:
