@@ -408,18 +408,18 @@ def _owner(job: ExportJob | None) -> str | None:
 
 
 class _MuteCheck:
-    """Which channels are muted, asked at most once per channel per cycle."""
+    """Which channels are muted: one read of every mute per cycle, when a first alert asks."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._answers: dict[str, asyncio.Task[bool]] = {}
+        self._muted: asyncio.Future[set[str]] | None = None
 
     async def muted(self, channel: str) -> bool:
-        answer = self._answers.get(channel)
-        if answer is None:
-            answer = asyncio.ensure_future(self._ask(channel))
-            self._answers[channel] = answer
-        return await answer
+        if self._muted is None or _failed(self._muted):
+            self._muted = asyncio.ensure_future(self._store.muted_channels())
+        return channel in await self._muted
 
-    async def _ask(self, channel: str) -> bool:
-        return await self._store.muted_until(channel) is not None
+
+def _failed(future: asyncio.Future[set[str]]) -> bool:
+    """Done without an answer (the next caller asks again)."""
+    return future.done() and (future.cancelled() or future.exception() is not None)
