@@ -345,3 +345,45 @@ async def test_the_real_poller_sends_owner_dms_once_and_invites_the_unlinked_onc
     ]
     assert len(invitations) == 1, "one invitation, once"
     assert_no_links_outside_dms(slack, simulator, allowed_dms=(ANA,))
+
+
+async def _outcomes(services: Services, *jobs: SimJob) -> list[JobOutcome]:
+    client = services.peaka_for()
+    observed = [await client.read_export(PROJECT_ID, job.id) for job in jobs]
+    known = {j.id: TrackedJob(j.id, Status.RUNNING, j.created_at) for j in observed}
+    watermark = Watermark(created_at=max(j.created_at for j in observed))
+    return outcomes_seen(PROJECT_ID, known=known, observed=observed, watermark=watermark)
+
+
+async def test_one_cycle_reads_owners_once_and_invites_once_across_its_projects(
+    signed: SignedSlack,
+    slack: SlackStandIn,
+    simulator: RunningSimulator,
+    bot_services: Services,
+) -> None:
+    await link_key(signed, ANA_KEY, user_id=ANA)
+    ana_jobs = [_running(simulator, "ana@example.com", outcome="FAILED") for _ in range(2)]
+    ben_jobs = [_running(simulator, "ben@example.com") for _ in range(3)]
+    simulator.clock.advance(300)
+    dms = proactive.CycleDms(bot_services)
+    assert (await dms.recover()).recovered == []
+    first = await dms.after_project(
+        PROJECT_ID, await _outcomes(bot_services, ana_jobs[0], ben_jobs[0])
+    )
+    # Settings read by the cycle hold for the cycle: turning DMs off now counts from the next.
+    await bot_services.store.set_dm_enabled(ANA, False)
+    second = await dms.after_project(
+        PROJECT_ID, await _outcomes(bot_services, ana_jobs[1], *ben_jobs[1:])
+    )
+    assert (first.sent, first.invited) == ([(ana_jobs[0].id, "FAILED", ANA)], [BEN])
+    assert (second.sent, second.invited) == ([(ana_jobs[1].id, "FAILED", ANA)], [])
+    invitations = [
+        m for m in dm_channel_messages(slack, BEN) if "/exports connect" in message_text(m)
+    ]
+    assert len(invitations) == 1
+    later = _running(simulator, "ana@example.com", outcome="FAILED")
+    simulator.clock.advance(300)
+    next_cycle = proactive.CycleDms(bot_services)
+    assert (
+        await next_cycle.after_project(PROJECT_ID, await _outcomes(bot_services, later))
+    ).sent == []

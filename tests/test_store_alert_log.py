@@ -166,3 +166,30 @@ def test_alert_key_validation() -> None:
     with pytest.raises(ValueError):
         AlertKey("j", "", "C1")  # type: ignore[arg-type]
     assert AlertKey("j", "failed", "C1").status is Status.FAILED  # type: ignore[arg-type]
+
+
+async def test_claim_alerts_claims_many_in_one_go(state_store: Store) -> None:
+    keys = [AlertKey(f"job-{n}", Status.FAILED, "C1") for n in range(5)]
+    assert await state_store.claim_alert(keys[1], "p1", "other") is True
+    assert await state_store.suppress_alert(keys[3], "p1", "other", "muted") is True
+    won = await state_store.claim_alerts([*keys, keys[0]], "p1", "me")
+    assert won == {keys[0], keys[2], keys[4]}
+    assert await state_store.claim_alerts(keys, "p1", "me") == set()
+    assert [await state_store.alert_state(k) for k in keys] == [
+        "claimed", "claimed", "claimed", "suppressed", "claimed",
+    ]  # fmt: skip
+    claimed = {r.key.job_id: r.claimed_by for r in await state_store.unconfirmed_alerts()}
+    assert claimed == {"job-0": "me", "job-1": "other", "job-2": "me", "job-4": "me"}
+    assert await state_store.claim_alerts([], "p1", "me") == set()
+
+
+async def test_concurrent_batch_claims_from_two_engines_split_the_keys(
+    store_backend: Backend,
+) -> None:
+    first, second = await store_backend.open(), await store_backend.open()
+    keys = [AlertKey(f"batch-{n}", Status.FAILED, "C1") for n in range(30)]
+    results = await asyncio.gather(
+        *((first if i % 2 else second).claim_alerts(keys, "p1", f"r{i}") for i in range(6))
+    )
+    for key in keys:
+        assert sum(key in won for won in results) == 1

@@ -129,3 +129,25 @@ async def test_maxsize_bounds_memory(state_store: Store) -> None:
 async def test_bad_settings(state_store: Store, maxsize: int, ttl: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AlertDeduplicator(state_store, maxsize=maxsize, ttl=ttl)
+
+
+async def test_claim_new_claims_in_one_transaction_and_skips_what_is_cached(
+    state_store: Store,
+) -> None:
+    dedup = AlertDeduplicator(state_store)
+    keys = [AlertKey(f"job-{n}", Status.FAILED, "C1") for n in range(4)]
+    assert await AlertDeduplicator(state_store).claim(keys[2], "p1", "other-replica") is True
+    database_before = deduplicated("database")
+    with counting(state_store) as db:
+        assert await dedup.claim_new(keys, "p1", "r1") == [keys[0], keys[1], keys[3]]
+        inserts = [s for s in db.statements if s.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 4  # one per key, and no separate "already handled?" reads
+        assert not [s for s in db.statements if s.lstrip().upper().startswith("SELECT")]
+        asked = len(db.statements)
+        assert await dedup.claim_new(keys, "p1", "r1") == []
+        assert len(db.statements) == asked  # all cached now: no round trip
+    assert deduplicated("database") == database_before + 1  # the other replica's claim
+    for key in keys:
+        assert await dedup.already_handled(key) is True
+    # A restarted process's deduplicator: the log refuses every key.
+    assert await AlertDeduplicator(state_store).claim_new(keys, "p1", "r2") == []

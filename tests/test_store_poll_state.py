@@ -138,3 +138,55 @@ async def test_project_state_round_trip(state_store: Store) -> None:
     assert got is not None and got.newest_created_at is not None
     assert got.newest_created_at.tzinfo is UTC
     assert await state_store.project_state("p2") is None
+
+
+async def test_poll_state_reads_project_and_jobs_together(state_store: Store) -> None:
+    assert await state_store.poll_state("p1") == (None, {})
+    states = [job("a", Status.RUNNING, 1), job("b", Status.PENDING, 2)]
+    await state_store.upsert_job_states([*states, job("c", Status.RUNNING, 3, project="p2")])
+    watermark = ProjectState("p1", baseline_at=T0, newest_created_at=T0, last_polled_at=T0)
+    await state_store.save_project_state(watermark)
+    assert await state_store.poll_state("p1") == (watermark, {s.job_id: s for s in states})
+    assert await state_store.poll_state("p2") == (None, {"c": job("c", Status.RUNNING, 3, "p2")})
+
+
+async def test_save_poll_result_writes_jobs_deletions_and_state_at_once(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [job("a", Status.RUNNING, 1), job("b", Status.RUNNING, 2), job("x", Status.RUNNING, 9)]
+    )
+    await state_store.upsert_job_states([job("a", Status.RUNNING, 1, project="p2")])
+    later = ProjectState("p1", baseline_at=T0, newest_seen_ids=frozenset({"c"}), last_polled_at=T0)
+    await state_store.save_poll_result(
+        "p1",
+        upsert=[job("b", Status.FAILED, 2), job("c", Status.PENDING, 3)],
+        delete={"a", "never-there"},
+        state=later,
+    )
+    state, rows = await state_store.poll_state("p1")
+    assert state == later
+    assert rows == {
+        "b": job("b", Status.FAILED, 2),
+        "c": job("c", Status.PENDING, 3),
+        "x": job("x", Status.RUNNING, 9),
+    }
+    assert list(await state_store.job_states("p2")) == ["a"]  # other projects untouched
+    # Nothing to save leaves the state as it was; deletions alone work too.
+    await state_store.save_poll_result("p1", delete=["x"])
+    assert await state_store.poll_state("p1") == (later, {k: rows[k] for k in ("b", "c")})
+    await state_store.save_poll_result("p1")
+    assert (await state_store.poll_state("p1"))[0] == later
+
+
+async def test_save_poll_result_is_all_or_nothing(state_store: Store) -> None:
+    await state_store.upsert_job_states([job("a", Status.RUNNING, 1)])
+    before = await state_store.poll_state("p1")
+    naive = JobState("p1", "late", Status.RUNNING, datetime(2026, 6, 10, 12, 0))
+    with pytest.raises(ValueError):
+        await state_store.save_poll_result(
+            "p1", upsert=[naive], delete=["a"], state=ProjectState("p1", baseline_at=T0)
+        )
+    with pytest.raises(ValueError, match="of project 'p1'"):
+        await state_store.save_poll_result("p1", upsert=[job("z", Status.RUNNING, 1, "p2")])
+    with pytest.raises(ValueError, match="of project 'p1'"):
+        await state_store.save_poll_result("p1", state=ProjectState("p2"))
+    assert await state_store.poll_state("p1") == before

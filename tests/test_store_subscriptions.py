@@ -130,3 +130,20 @@ async def test_naive_datetimes_are_refused(state_store: Store) -> None:
     with pytest.raises(ValueError, match="must be timezone-aware"):
         await state_store.set_mute("C1", datetime(2030, 1, 1))
     assert await state_store.muted_until("C1") is None
+
+
+async def test_muted_channels_lists_the_mutes_still_running(
+    state_store: Store, store_backend: Backend
+) -> None:
+    assert await state_store.muted_channels() == set()
+    now = store_backend.clock.now()
+    await state_store.set_mute("C1", now + timedelta(hours=2))
+    await state_store.set_mute("C2", now + timedelta(minutes=5))
+    await state_store.set_mute("C3", now + timedelta(hours=1))
+    await state_store.set_mute("C3", None)
+    assert await state_store.muted_channels() == {"C1", "C2"}
+    store_backend.clock.advance(300)  # C2's mute ends at this instant: not muted any more
+    assert await state_store.muted_channels() == {"C1"}
+    for channel in ("C1", "C2", "C3"):
+        muted = await state_store.muted_until(channel) is not None
+        assert muted == (channel in await state_store.muted_channels())

@@ -25,6 +25,7 @@ for the metadata first, so a DM Slack already accepted is confirmed, not sent ag
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -51,7 +52,7 @@ from bot.links._replies import (
 )
 from bot.links._rules import KeyChoice, choose_key, key_prefix
 from bot.peaka import ExportJob, NotFoundError, PeakaError, Status
-from bot.store import AlertKey, StoreError
+from bot.store import AlertKey, OwnerDmSettings, StoreError
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DM_EVENT",
     "STALE_CLAIM",
+    "CycleDms",
     "DmReport",
     "JobOutcome",
     "after_project_cycle",
@@ -137,19 +139,128 @@ async def after_project_cycle(
 ) -> DmReport:
     """Send the DMs that ``outcomes`` (one project's cycle) call for; never raises.
 
-    Needs ``services.store`` and ``services.slack``; without them it does nothing.
+    Settles stale claims first (:func:`recover_unconfirmed_dms`). Needs ``services.store``
+    and ``services.slack``; without them it does nothing. A poller polling many projects
+    uses one :class:`CycleDms` per cycle instead (one settling pass, owners read once).
     """
-    report = DmReport()
-    if services.store is None or services.slack is None:
-        return report
-    try:
-        await recover_unconfirmed_dms(services, report)
-        await _send_for_outcomes(services, project_id, outcomes, report)
-    except (StoreError, OSError) as exc:
-        log.warning("proactive DMs for project %s stopped: %s", project_id, type(exc).__name__)
-    except Exception:
-        log.exception("proactive DMs for project %s failed", project_id)
+    dms = CycleDms(services)
+    report = await dms.recover()
+    sent = await dms.after_project(project_id, outcomes)
+    report.sent += sent.sent
+    report.invited += sent.invited
     return report
+
+
+class CycleDms:
+    """One poll cycle's proactive DMs, over all its projects.
+
+    Call :meth:`recover` once per cycle, then :meth:`after_project` per project (in any
+    order, concurrently too). The owners' DM settings (opt-out, linked key, invitation) are
+    read once per owner per cycle, in one query per batch of owners not asked about yet,
+    instead of three transactions per finished job; an invitation sent this cycle is
+    remembered, so the next projects don't try it again. Nothing outlives the cycle: the
+    alert log and the invitation table stay the once-only truth, across restarts and replicas.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._lookups: dict[str, asyncio.Future[dict[str, OwnerDmSettings]]] = {}
+        self._invited: set[str] = set()
+
+    async def recover(self) -> DmReport:
+        """Finish DMs whose sender died mid-send (:func:`recover_unconfirmed_dms`); never raises."""
+        report = DmReport()
+        if self._services.store is None or self._services.slack is None:
+            return report
+        try:
+            await recover_unconfirmed_dms(self._services, report)
+        except (StoreError, OSError) as exc:
+            log.warning("settling unconfirmed DMs stopped: %s", type(exc).__name__)
+        except Exception:
+            log.exception("settling unconfirmed DMs failed")
+        return report
+
+    async def after_project(self, project_id: str, outcomes: Sequence[JobOutcome]) -> DmReport:
+        """Send the DMs that one project's ``outcomes`` call for; never raises."""
+        report = DmReport()
+        if self._services.store is None or self._services.slack is None or not outcomes:
+            return report
+        try:
+            await self._send_for_outcomes(project_id, outcomes, report)
+        except (StoreError, OSError) as exc:
+            log.warning("proactive DMs for project %s stopped: %s", project_id, type(exc).__name__)
+        except Exception:
+            log.exception("proactive DMs for project %s failed", project_id)
+        return report
+
+    async def _settings(self, owners: Collection[str]) -> dict[str, OwnerDmSettings]:
+        """Each owner's DM settings; one store read for the owners not asked about yet."""
+        store = self._services.store
+        missing = [owner for owner in owners if owner not in self._lookups]
+        if missing:
+            lookup = asyncio.ensure_future(store.owner_dm_settings(missing))
+            for owner in missing:
+                self._lookups[owner] = lookup
+        found: dict[str, OwnerDmSettings] = {}
+        for owner in owners:
+            lookup = self._lookups[owner]
+            try:
+                found[owner] = (await lookup)[owner]
+            except BaseException:
+                # A failed read is not remembered: the next project asks again.
+                if self._lookups.get(owner) is lookup:
+                    del self._lookups[owner]
+                raise
+        return found
+
+    async def _send_for_outcomes(
+        self, project_id: str, outcomes: Sequence[JobOutcome], report: DmReport
+    ) -> None:
+        services = self._services
+        store = services.store
+        jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
+        for outcome in outcomes:
+            _, statuses = jobs.setdefault(outcome.job.id, (outcome.job, []))
+            if outcome.status not in statuses:
+                statuses.append(outcome.status)
+        waiting: dict[str, list[str]] = {}
+        for user_id, job_id in await store.done_requests(project_id):
+            waiting.setdefault(job_id, []).append(user_id)
+        # Done requests are answered whatever the settings; owners hear of SUCCEEDED and
+        # FAILED per theirs (read below, for every owner of this project at once).
+        owned: list[tuple[ExportJob, list[Status], str]] = []
+        for job, statuses in jobs.values():
+            requested = waiting.get(job.id, [])
+            for user_id in requested:
+                await _deliver(services, project_id, job, statuses[0], user_id, report)
+                await store.remove_done_request(user_id, project_id, job.id)
+            wanted = [s for s in statuses if s in _PROACTIVE]
+            if not wanted:
+                continue
+            owner = await _owner_user(services, job)
+            if owner is not None and owner not in requested:
+                owned.append((job, wanted, owner))
+        if not owned:
+            return
+        settings = await self._settings({owner for _, _, owner in owned})
+        bot_prefix = key_prefix(services.settings.peaka_api_key.get_secret_value())
+        for job, wanted, owner in owned:
+            choice = settings[owner]
+            if not choice.dm_enabled:
+                continue
+            linked = services.settings.linking_enabled and choice.linked
+            eligible = linked or (
+                choose_key(job, job.user_name, has_linked_key=False, bot_key_prefix=bot_prefix)
+                is KeyChoice.BOT
+            )
+            if not eligible:
+                invited = choice.invited or owner in self._invited
+                if services.settings.linking_enabled and not invited:
+                    self._invited.add(owner)
+                    await _invite(services, owner, job, project_id, report)
+                continue
+            for status in wanted:
+                await _deliver(services, project_id, job, status, owner, report)
 
 
 async def sweep_done_requests(services: Services, *, polled: Collection[str] = ()) -> DmReport:
@@ -214,44 +325,6 @@ async def recover_unconfirmed_dms(services: Services, report: DmReport | None = 
 
 
 # ---------------------------------------------------------------------------
-
-
-async def _send_for_outcomes(
-    services: Services, project_id: str, outcomes: Sequence[JobOutcome], report: DmReport
-) -> None:
-    store = services.store
-    jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
-    for outcome in outcomes:
-        _, statuses = jobs.setdefault(outcome.job.id, (outcome.job, []))
-        if outcome.status not in statuses:
-            statuses.append(outcome.status)
-    waiting: dict[str, list[str]] = {}
-    if jobs:
-        for user_id, job_id in await store.done_requests(project_id):
-            waiting.setdefault(job_id, []).append(user_id)
-    bot_prefix = key_prefix(services.settings.peaka_api_key.get_secret_value())
-    for job, statuses in jobs.values():
-        requested = waiting.get(job.id, [])
-        for user_id in requested:
-            await _deliver(services, project_id, job, statuses[0], user_id, report)
-            await store.remove_done_request(user_id, project_id, job.id)
-        owner = await _owner_user(services, job)
-        if owner is None or owner in requested:
-            continue
-        wanted = [s for s in statuses if s in _PROACTIVE]
-        if not wanted or not await store.dm_enabled(owner):
-            continue
-        linked = services.settings.linking_enabled and await store.linked_key(owner) is not None
-        eligible = linked or (
-            choose_key(job, job.user_name, has_linked_key=False, bot_key_prefix=bot_prefix)
-            is KeyChoice.BOT
-        )
-        if not eligible:
-            if services.settings.linking_enabled:
-                await _invite(services, owner, job, project_id, report)
-            continue
-        for status in wanted:
-            await _deliver(services, project_id, job, status, owner, report)
 
 
 async def _sweep_one(

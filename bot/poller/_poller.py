@@ -28,7 +28,7 @@ from bot import metrics
 from bot.app import Services
 from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
 from bot.core.fetch_plan import Depths, Watermark
-from bot.links.proactive import after_project_cycle, outcomes_seen, sweep_done_requests
+from bot.links.proactive import CycleDms, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
@@ -196,6 +196,10 @@ class Poller:
             leftovers = await self._leftovers.collect(stale_before=stale, broken=broken)
             report.leftovers = len(leftovers)
             mutes = _MuteCheck(self._store)
+            dms: CycleDms | None = None
+            if self._services.settings.linking_enabled:
+                dms = CycleDms(self._services)
+                await dms.recover()
             ready = {}
             for project_id, subs in projects.items():
                 if self._backoff.ready(project_id):
@@ -203,7 +207,7 @@ class Poller:
                 else:
                     report.skipped.append(project_id)
             results = await asyncio.gather(
-                *(self._poll_safely(pid, subs, mutes, report) for pid, subs in ready.items())
+                *(self._poll_safely(pid, subs, mutes, dms, report) for pid, subs in ready.items())
             )
             fresh = [alert for batch in results for alert in batch]
             await self._delivery.deliver([*leftovers, *fresh])
@@ -267,12 +271,13 @@ class Poller:
         project_id: str,
         subs: list[ChannelSubscription],
         mutes: _MuteCheck,
+        dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
         """One project's cycle; its failures are logged and back it off, never raised."""
         try:
             async with self._in_parallel:
-                alerts = await self._poll_project(project_id, subs, mutes, report)
+                alerts = await self._poll_project(project_id, subs, mutes, dms, report)
         except RateLimitedError as exc:
             pause = self._backoff.failed(project_id, exc.retry_after)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
@@ -294,11 +299,10 @@ class Poller:
         project_id: str,
         subs: list[ChannelSubscription],
         mutes: _MuteCheck,
+        dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
-        state, rows = await asyncio.gather(
-            self._store.project_state(project_id), self._store.job_states(project_id)
-        )
+        state, rows = await self._store.poll_state(project_id)
         watermark = None
         now = self._services.clock()
         if state is not None and state.baseline_at is not None:
@@ -348,35 +352,31 @@ class Poller:
             decision = decide(muted)
         # 1. Claims first: a crash after this point re-decides the same alerts next cycle,
         #    and the log refuses them (the leftovers pass sends what was never confirmed).
+        intents = {AlertKey(i.job.id, i.status, i.channel): i for i in decision.alerts}
         outbound: list[Outbound] = []
-        for intent in decision.alerts:
-            key = AlertKey(intent.job.id, intent.status, intent.channel)
-            if await self._dedup.already_handled(key):
-                continue
-            if await self._dedup.claim(key, project_id, self.instance_id):
-                self._jobs[intent.job.id] = intent.job
-                outbound.append(Outbound.of(key, project_id, intent.job))
+        for key in await self._dedup.claim_new(intents, project_id, self.instance_id):
+            job = intents[key].job
+            self._jobs[job.id] = job
+            outbound.append(Outbound.of(key, project_id, job))
         for intent in decision.suppressed:
             key = AlertKey(intent.job.id, intent.status, intent.channel)
             if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
                 report.suppressed += 1
         report.claimed += len(outbound)
-        if self._services.settings.linking_enabled:
+        if dms is not None:
             # Owners' DMs go through the same once-only log; before the state is saved, so a
             # crash re-decides them rather than losing them.
             outcomes = outcomes_seen(
                 project_id, known=known, observed=fetched.observed, watermark=watermark
             )
-            await after_project_cycle(self._services, project_id, outcomes)
-        # 2. Then what is tracked, 3. then the watermark.
+            await dms.after_project(project_id, outcomes)
+        # 2. Then what is tracked and the watermark, in one transaction.
         seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
-        await self._store.upsert_job_states(
+        changed = [
             JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
             for t in decision.changed
-        )
+        ]
         dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
-        if dropped:
-            await self._store.delete_job_states(project_id, dropped)
         if watermark is None:
             log.info(
                 "project %s: baseline of %d job(s) taken, %d unfinished tracked; no alerts",
@@ -384,16 +384,16 @@ class Poller:
                 len(fetched.listed),
                 len(decision.tracked),
             )
+        saved = None
         if watermark is None or watermark != decision.watermark or _stale(state, now):
-            await self._store.save_project_state(
-                ProjectState(
-                    project_id=project_id,
-                    baseline_at=now if watermark is None or state is None else state.baseline_at,
-                    newest_created_at=decision.watermark.created_at,
-                    newest_seen_ids=decision.watermark.ids,
-                    last_polled_at=now,
-                )
+            saved = ProjectState(
+                project_id=project_id,
+                baseline_at=now if watermark is None or state is None else state.baseline_at,
+                newest_created_at=decision.watermark.created_at,
+                newest_seen_ids=decision.watermark.ids,
+                last_polled_at=now,
             )
+        await self._store.save_poll_result(project_id, upsert=changed, delete=dropped, state=saved)
         return outbound
 
     def _expiry_due(self, project_id: str) -> bool:
@@ -413,18 +413,18 @@ def _owner(job: ExportJob | None) -> str | None:
 
 
 class _MuteCheck:
-    """Which channels are muted, asked at most once per channel per cycle."""
+    """Which channels are muted: one read of every mute per cycle, when a first alert asks."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._answers: dict[str, asyncio.Task[bool]] = {}
+        self._muted: asyncio.Future[set[str]] | None = None
 
     async def muted(self, channel: str) -> bool:
-        answer = self._answers.get(channel)
-        if answer is None:
-            answer = asyncio.ensure_future(self._ask(channel))
-            self._answers[channel] = answer
-        return await answer
+        if self._muted is None or _failed(self._muted):
+            self._muted = asyncio.ensure_future(self._store.muted_channels())
+        return channel in await self._muted
 
-    async def _ask(self, channel: str) -> bool:
-        return await self._store.muted_until(channel) is not None
+
+def _failed(future: asyncio.Future[set[str]]) -> bool:
+    """Done without an answer (the next caller asks again)."""
+    return future.done() and (future.cancelled() or future.exception() is not None)

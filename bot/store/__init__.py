@@ -27,6 +27,7 @@ from bot.store._records import (
     AlertState,
     JobState,
     LinkedKey,
+    OwnerDmSettings,
     ProjectState,
     Subscription,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "KeyCipher",
     "KeyDecryptionError",
     "LinkedKey",
+    "OwnerDmSettings",
     "ProjectState",
     "SchemaVersionError",
     "Store",

@@ -7,6 +7,7 @@ process can win; a claim whose owner died before confirming is taken over with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,6 +29,25 @@ class AlertLogStore(StoreBase):
     async def claim_alert(self, key: AlertKey, project_id: str, claimed_by: str) -> bool:
         """Log the alert as ``claimed``; True only for the one call that inserted the row."""
         return await self._insert_alert(key, project_id, claimed_by, "claimed", None)
+
+    async def claim_alerts(
+        self, keys: Iterable[AlertKey], project_id: str, claimed_by: str
+    ) -> set[AlertKey]:
+        """``claim_alert`` for several alerts of one project in one transaction.
+
+        Returns the keys this call inserted (each one only ever to one caller).
+        """
+        need_text(project_id=project_id, claimed_by=claimed_by)
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        won: set[AlertKey] = set()
+        async with self._write() as conn:
+            for key in wanted:
+                stmt = self._alert_insert(key, project_id, claimed_by, "claimed", None)
+                if (await conn.execute(stmt)).rowcount == 1:
+                    won.add(key)
+        return won
 
     async def suppress_alert(
         self, key: AlertKey, project_id: str, claimed_by: str, reason: str = "muted"
@@ -114,7 +134,14 @@ class AlertLogStore(StoreBase):
         self, key: AlertKey, project_id: str, claimed_by: str, state: str, error: str | None
     ) -> bool:
         need_text(project_id=project_id, claimed_by=claimed_by)
-        stmt = (
+        stmt = self._alert_insert(key, project_id, claimed_by, state, error)
+        async with self._write() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    def _alert_insert(
+        self, key: AlertKey, project_id: str, claimed_by: str, state: str, error: str | None
+    ) -> Any:
+        return (
             self._insert(alert_log)
             .values(
                 job_id=key.job_id,
@@ -131,8 +158,6 @@ class AlertLogStore(StoreBase):
                 index_elements=[alert_log.c.job_id, alert_log.c.status, alert_log.c.target]
             )
         )
-        async with self._write() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
 
     async def _update_claimed(self, key: AlertKey, values: dict[str, Any], verb: str) -> None:
         async with self._write() as conn:

@@ -8,7 +8,7 @@ truth: a fresh deduplicator after a restart still refuses every logged key.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from cachetools import TTLCache
 
@@ -62,6 +62,32 @@ class AlertDeduplicator:
             ALERTS_DEDUPLICATED.labels(layer="database").inc()
         self._handled[key] = True
         return won
+
+    async def claim_new(
+        self, keys: Iterable[AlertKey], project_id: str, claimed_by: str
+    ) -> list[AlertKey]:
+        """The keys this caller must send, of ``keys`` (in their order), in one transaction.
+
+        Keys cached as handled are skipped without a query; the others are claimed together
+        (a key logged before, by anyone, is refused by the log itself, so no separate
+        ``already_handled`` read is needed). Every key is cached afterwards.
+        """
+        unique = list(dict.fromkeys(keys))
+        fresh = [key for key in unique if key not in self._handled]
+        skipped = len(unique) - len(fresh)
+        if skipped:
+            self.cache_hits += skipped
+            ALERTS_DEDUPLICATED.labels(layer="cache").inc(skipped)
+        if not fresh:
+            return []
+        self.cache_misses += len(fresh)
+        won = await self._store.claim_alerts(fresh, project_id, claimed_by)
+        lost = len(fresh) - len(won)
+        if lost:
+            ALERTS_DEDUPLICATED.labels(layer="database").inc(lost)
+        for key in fresh:
+            self._handled[key] = True
+        return [key for key in fresh if key in won]
 
     async def confirm(self, key: AlertKey, slack_channel: str, slack_ts: str) -> None:
         """Record the posted message (see :meth:`Store.confirm_alert`)."""

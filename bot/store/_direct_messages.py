@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import delete, select
 
-from bot.store._base import StoreBase, need_text
-from bot.store._schema import connect_invites, dm_preferences, done_requests
+from bot.store._base import StoreBase, chunks, need_text
+from bot.store._records import OwnerDmSettings
+from bot.store._schema import connect_invites, dm_preferences, done_requests, linked_keys
 
 __all__ = ["DirectMessageStore"]
 
@@ -30,6 +33,40 @@ class DirectMessageStore(StoreBase):
         async with self._read() as conn:
             enabled = await conn.scalar(stmt)
         return True if enabled is None else bool(enabled)
+
+    async def owner_dm_settings(self, user_ids: Collection[str]) -> dict[str, OwnerDmSettings]:
+        """DM opt-out, linked key and invitation of each user, in one read (by user id).
+
+        What ``dm_enabled``, ``linked_key`` and the invitation mark would say one by one;
+        every user asked for is in the answer (defaults for users the store never saw).
+        """
+        wanted = sorted(set(user_ids))
+        enabled: dict[str, bool] = {}
+        linked: set[str] = set()
+        invited: set[str] = set()
+        async with self._read() as conn:
+            for batch in chunks(wanted):
+                prefs = select(dm_preferences.c.user_id, dm_preferences.c.dm_enabled).where(
+                    dm_preferences.c.user_id.in_(batch)
+                )
+                enabled.update(
+                    (row.user_id, bool(row.dm_enabled)) for row in await conn.execute(prefs)
+                )
+                keys = select(linked_keys.c.slack_user_id).where(
+                    linked_keys.c.slack_user_id.in_(batch)
+                )
+                linked.update(await conn.scalars(keys))
+                sent = select(connect_invites.c.user_id).where(connect_invites.c.user_id.in_(batch))
+                invited.update(await conn.scalars(sent))
+        return {
+            user: OwnerDmSettings(
+                user_id=user,
+                dm_enabled=enabled.get(user, True),
+                linked=user in linked,
+                invited=user in invited,
+            )
+            for user in wanted
+        }
 
     async def mark_connect_invite_sent(self, user_id: str) -> bool:
         """True for the first call per user only (atomic across processes)."""

@@ -13,6 +13,11 @@ from bot.store._url import sqlite_file_path
 
 __all__ = ["build_engine", "check_schema_name"]
 
+# Connections kept open: the poller polls 16 projects at once and handlers run beside it.
+# SQLAlchemy's default (5, plus 10 opened and closed again on demand) reopened connections
+# all cycle long: a new aiosqlite thread and PRAGMAs, or a PostgreSQL login, each time.
+POOL_SIZE = 20
+MAX_OVERFLOW = 10
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -37,6 +42,8 @@ def build_engine(url: str, *, schema: str | None, busy_timeout: float) -> AsyncE
         server_settings["search_path"] = check_schema_name(schema)
     return create_async_engine(
         url,
+        pool_size=POOL_SIZE,
+        max_overflow=MAX_OVERFLOW,
         pool_pre_ping=True,
         connect_args={"server_settings": server_settings, "timeout": busy_timeout},
     )
@@ -44,7 +51,12 @@ def build_engine(url: str, *, schema: str | None, busy_timeout: float) -> AsyncE
 
 def _sqlite_engine(url: str, busy_timeout: float) -> AsyncEngine:
     memory = sqlite_file_path(url) is None
-    options: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}}
+    options: dict[str, Any] = {
+        "connect_args": {"timeout": busy_timeout},
+        "poolclass": AsyncAdaptedQueuePool,
+        "pool_size": POOL_SIZE,
+        "max_overflow": MAX_OVERFLOW,
+    }
     if memory:
         # Every connection to ":memory:" is a new, empty database: keep exactly one, and
         # let concurrent tasks take turns with it (a shared one would interleave transactions).

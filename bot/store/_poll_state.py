@@ -8,6 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.peaka import Status
 from bot.store._base import StoreBase, chunks, need_text
@@ -17,6 +20,8 @@ from bot.store._types import utc
 
 __all__ = ["PollStateStore"]
 
+Insert = PostgresInsert | SqliteInsert
+
 
 class PollStateStore(StoreBase):
     async def upsert_job_states(self, states: Iterable[JobState]) -> int:
@@ -24,32 +29,64 @@ class PollStateStore(StoreBase):
 
         A job listed twice keeps its last entry.
         """
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for state in states:
-            need_text(project_id=state.project_id, job_id=state.job_id)
-            latest[(state.project_id, state.job_id)] = {
-                "project_id": state.project_id,
-                "job_id": state.job_id,
-                "status": Status(state.status).value,
-                "created_at": utc(state.created_at, "created_at"),
-                "user_name": state.user_name,
-            }
-        rows = list(latest.values())
+        rows = _job_rows(states)
         if not rows:
             return 0
         async with self._write() as conn:
-            for batch in chunks(rows):
-                stmt = self._insert(job_states).values(list(batch))
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[job_states.c.project_id, job_states.c.job_id],
-                    set_={
-                        "status": stmt.excluded.status,
-                        "created_at": stmt.excluded.created_at,
-                        "user_name": stmt.excluded.user_name,
-                    },
-                )
-                await conn.execute(stmt)
+            await self._upsert_rows(conn, rows)
         return len(rows)
+
+    async def poll_state(self, project_id: str) -> tuple[ProjectState | None, dict[str, JobState]]:
+        """``project_state`` and ``job_states`` of one project, read together (one connection)."""
+        async with self._read() as conn:
+            state = await _project_state(conn, project_id)
+            rows = await conn.execute(
+                select(job_states).where(job_states.c.project_id == project_id)
+            )
+            return state, {row["job_id"]: _job(row) for row in rows.mappings()}
+
+    async def save_poll_result(
+        self,
+        project_id: str,
+        *,
+        upsert: Iterable[JobState] = (),
+        delete: Collection[str] = (),
+        state: ProjectState | None = None,
+    ) -> None:
+        """One cycle's changes to a project in one transaction: ``upsert`` these job states,
+        ``delete`` these job ids, then save ``state`` (None: leave the project state as it is).
+
+        All or nothing: what ``upsert_job_states``, ``delete_job_states`` and
+        ``save_project_state`` would do one after the other.
+        """
+        need_text(project_id=project_id)
+        rows = _job_rows(upsert)
+        if any(row["project_id"] != project_id for row in rows):
+            raise ValueError(f"every job state must be of project {project_id!r}")
+        if state is not None and state.project_id != project_id:
+            raise ValueError(f"the project state must be of project {project_id!r}")
+        if not rows and not delete and state is None:
+            return
+        async with self._write() as conn:
+            if rows:
+                await self._upsert_rows(conn, rows)
+            if delete:
+                await _delete_jobs(conn, project_id, delete)
+            if state is not None:
+                await conn.execute(self._project_state_upsert(state))
+
+    async def _upsert_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        for batch in chunks(rows):
+            stmt = self._insert(job_states).values(list(batch))
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[job_states.c.project_id, job_states.c.job_id],
+                set_={
+                    "status": stmt.excluded.status,
+                    "created_at": stmt.excluded.created_at,
+                    "user_name": stmt.excluded.user_name,
+                },
+            )
+            await conn.execute(stmt)
 
     async def job_states(
         self, project_id: str, job_ids: Collection[str] | None = None
@@ -104,32 +141,20 @@ class PollStateStore(StoreBase):
 
     async def delete_job_states(self, project_id: str, job_ids: Collection[str]) -> int:
         """Forget these jobs of the project (no longer followed); returns how many."""
-        removed = 0
         async with self._write() as conn:
-            for batch in chunks(sorted(set(job_ids))):
-                stmt = delete(job_states).where(
-                    job_states.c.project_id == project_id, job_states.c.job_id.in_(batch)
-                )
-                removed += (await conn.execute(stmt)).rowcount
-        return removed
+            return await _delete_jobs(conn, project_id, job_ids)
 
     async def project_state(self, project_id: str) -> ProjectState | None:
         """The project's poll state, or None before its first poll."""
-        stmt = select(project_states).where(project_states.c.project_id == project_id)
         async with self._read() as conn:
-            row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            return None
-        return ProjectState(
-            project_id=row["project_id"],
-            baseline_at=row["baseline_at"],
-            newest_created_at=row["newest_created_at"],
-            newest_seen_ids=frozenset(json.loads(row["newest_seen_ids"])),
-            last_polled_at=row["last_polled_at"],
-        )
+            return await _project_state(conn, project_id)
 
     async def save_project_state(self, state: ProjectState) -> None:
         """Insert or replace the project's poll state."""
+        async with self._write() as conn:
+            await conn.execute(self._project_state_upsert(state))
+
+    def _project_state_upsert(self, state: ProjectState) -> Insert:
         need_text(project_id=state.project_id)
         row = {
             "project_id": state.project_id,
@@ -143,8 +168,46 @@ class PollStateStore(StoreBase):
             index_elements=[project_states.c.project_id],
             set_={name: getattr(stmt.excluded, name) for name in row if name != "project_id"},
         )
-        async with self._write() as conn:
-            await conn.execute(stmt)
+        return stmt
+
+
+def _job_rows(states: Iterable[JobState]) -> list[dict[str, Any]]:
+    """Rows for ``job_states``, one per (project, job): a job given twice keeps its last."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for state in states:
+        need_text(project_id=state.project_id, job_id=state.job_id)
+        latest[(state.project_id, state.job_id)] = {
+            "project_id": state.project_id,
+            "job_id": state.job_id,
+            "status": Status(state.status).value,
+            "created_at": utc(state.created_at, "created_at"),
+            "user_name": state.user_name,
+        }
+    return list(latest.values())
+
+
+async def _delete_jobs(conn: AsyncConnection, project_id: str, job_ids: Collection[str]) -> int:
+    removed = 0
+    for batch in chunks(sorted(set(job_ids))):
+        stmt = delete(job_states).where(
+            job_states.c.project_id == project_id, job_states.c.job_id.in_(batch)
+        )
+        removed += (await conn.execute(stmt)).rowcount
+    return removed
+
+
+async def _project_state(conn: AsyncConnection, project_id: str) -> ProjectState | None:
+    stmt = select(project_states).where(project_states.c.project_id == project_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    if row is None:
+        return None
+    return ProjectState(
+        project_id=row["project_id"],
+        baseline_at=row["baseline_at"],
+        newest_created_at=row["newest_created_at"],
+        newest_seen_ids=frozenset(json.loads(row["newest_seen_ids"])),
+        last_polled_at=row["last_polled_at"],
+    )
 
 
 def _job(row: Any) -> JobState:

@@ -14,6 +14,7 @@ __all__ = [
     "AlertState",
     "JobState",
     "LinkedKey",
+    "OwnerDmSettings",
     "ProjectState",
     "Subscription",
 ]
@@ -105,3 +106,17 @@ class LinkedKey:
     ciphertext: bytes = field(repr=False)
     key_prefix: str
     linked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerDmSettings:
+    """What decides whether a job's owner gets a proactive DM (see ``owner_dm_settings``).
+
+    ``dm_enabled``: not turned off with ``/exports dm off``. ``linked``: has a linked Peaka
+    key. ``invited``: the one-time "connect your key" invitation was already logged.
+    """
+
+    user_id: str
+    dm_enabled: bool = True
+    linked: bool = False
+    invited: bool = False

@@ -128,6 +128,12 @@ class SubscriptionStore(StoreBase):
             return None
         return until
 
+    async def muted_channels(self) -> set[str]:
+        """Every channel muted right now (``muted_until`` still ahead), in one read."""
+        stmt = select(channel_mutes.c.channel_id).where(channel_mutes.c.muted_until > self._now())
+        async with self._read() as conn:
+            return set(await conn.scalars(stmt))
+
 
 def _subscription(row: Any) -> Subscription:
     return Subscription(

@@ -1,0 +1,107 @@
+"""ExportJob.from_api: every field lands where it belongs, timestamps parse the same on the
+fast path and the general one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.peaka import ExportJob, Status, format_timestamp, parse_timestamp
+
+FULL = {
+    "id": "0d7f8a2e-1111-4c39-a4c5-1dc39b1feb94",
+    "status": "SUCCEEDED",
+    "format": "JSONL",
+    "compression": "GZIP",
+    "rowCount": 993,
+    "bytes": 12345,
+    "durationMs": 31000,
+    "files": [{"name": "part-0.jsonl.gz", "url": "https://files/x", "bytes": 12345}],
+    "expiresAt": "2026-06-11T12:00:00.000000Z",
+    "downloadable": True,
+    "error": "none really",
+    "createdAt": "2026-06-10T11:58:01.123456789Z",
+    "queryId": "709922802836177297",
+    "catalogId": "367189801096446904",
+    "schemaName": "payment",
+    "tableName": "charges",
+    "source": 'peaka.payment."charges"',
+    "userId": "7b1f0b7e-2222-4c39-a4c5-1dc39b1feb94",
+    "userName": "ana@example.com",
+    "apiKeyPrefix": "AbCdEfGh",
+    "clientSource": "peaka-studio",
+}
+
+
+def test_every_field_lands_in_its_attribute_and_goes_back_the_same() -> None:
+    job = ExportJob.from_api({**FULL, "later": {"added": 1}})
+    assert (job.id, job.status, job.format, job.compression) == (
+        FULL["id"], Status.SUCCEEDED, "JSONL", "GZIP",
+    )  # fmt: skip
+    assert (job.row_count, job.bytes, job.duration_ms) == (993, 12345, 31000)
+    assert [(f.name, f.url, f.bytes) for f in job.files] == [
+        ("part-0.jsonl.gz", "https://files/x", 12345)
+    ]
+    assert job.expires_at == datetime(2026, 6, 11, 12, tzinfo=UTC)
+    assert job.downloadable is True
+    assert job.created_at == datetime(2026, 6, 10, 11, 58, 1, 123456, tzinfo=UTC)
+    assert job.created_at_raw == FULL["createdAt"]
+    assert (job.error, job.query_id, job.catalog_id, job.schema_name, job.table_name) == (
+        "none really", "709922802836177297", "367189801096446904", "payment", "charges",
+    )  # fmt: skip
+    assert (job.source, job.user_id, job.user_name, job.api_key_prefix, job.client_source) == (
+        FULL["source"], FULL["userId"], "ana@example.com", "AbCdEfGh", "peaka-studio",
+    )  # fmt: skip
+    assert job.extra == {"later": {"added": 1}}
+    back = job.to_api()
+    assert back.pop("expiresAt") == "2026-06-11T12:00:00.000000Z"
+    assert back == {k: v for k, v in FULL.items() if k != "expiresAt"}
+
+
+def test_a_minimal_job_and_an_unknown_status() -> None:
+    job = ExportJob.from_api({"id": "j", "status": "paused", "createdAt": "2026-06-10T12:00:00Z"})
+    assert (job.status.value, job.status.is_known, job.files, job.extra) == (
+        "PAUSED",
+        False,
+        (),
+        {},
+    )
+    assert job.user_name is None and job.row_count is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-06-10T11:58:01Z",
+        "2026-06-10T11:58:01.1Z",
+        "2026-06-10T11:58:01.999999999Z",
+        "2026-06-10T11:58:01.123+02:00",
+        "2026-06-10T23:58:01.5-05:30",
+        "2026-06-10 11:58:01.5",
+        "2026-06-10T11:58z",
+        "2026-06-10T11:58:01,25+0200",
+    ],
+)
+def test_timestamps_as_the_general_parser_reads_them(text: str) -> None:
+    parsed = parse_timestamp(text)
+    assert parsed.tzinfo is UTC
+    # The general path, forced by a leading space (the fast path takes exact shapes only).
+    assert parsed == parse_timestamp(" " + text)
+
+
+@given(
+    st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)),
+    st.integers(min_value=0, max_value=999),
+)
+def test_nanoseconds_are_truncated_never_rounded(moment: datetime, extra: int) -> None:
+    text = format_timestamp(moment)[:-1] + f"{extra:03d}Z"
+    assert parse_timestamp(text) == moment
+
+
+@pytest.mark.parametrize("text", ["2026-06-10", "2026-W23-3T10:00:00Z", "20260610T115801Z", ""])
+def test_other_shapes_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_timestamp(text)
