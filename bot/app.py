@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -33,6 +34,7 @@ from bot.core.projects import ProjectDirectory
 from bot.logging_setup import register_secret
 from bot.peaka import PeakaClient
 from bot.settings import Settings
+from bot.slack_respond import SharedSessionRespond
 from bot.slack_users import EmailDirectory
 
 __all__ = ["Background", "InFlight", "Services", "build_app", "build_slack_client"]
@@ -92,6 +94,7 @@ class Services:
     - ``poller``: started and stopped by ``bot.server.run``; it sets ``poller_last_cycle_at``
       after each cycle, which ``/healthz`` checks.
     - ``clock``: "now" for health decisions, replaceable in tests.
+    - ``http_session()``: the aiohttp session replies to response_urls go over.
     """
 
     settings: Settings
@@ -105,6 +108,7 @@ class Services:
     started_at: datetime = field(default_factory=_utcnow)
     in_flight: InFlight = field(default_factory=InFlight)
     _peaka_clients: dict[str, PeakaClient] = field(default_factory=dict, repr=False)
+    _http: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(
@@ -137,8 +141,21 @@ class Services:
             self._peaka_clients[slot] = client
         return client
 
+    def http_session(self) -> aiohttp.ClientSession:
+        """The shared aiohttp session (made on first use, inside the event loop).
+
+        Owned here like the Peaka clients: do not close it, ``aclose()`` does.
+        """
+        if self._http is None or self._http.closed:
+            # slack_sdk's own default when it makes a session per call: 30 s in total.
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self._http
+
     async def aclose(self) -> None:
-        """Close every Peaka client and the store."""
+        """Close every Peaka client, the shared HTTP session and the store."""
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.close()
         clients, self._peaka_clients = list(self._peaka_clients.values()), {}
         for client in clients:
             try:
@@ -193,6 +210,14 @@ def build_app(settings: Settings, *, services: Services | None = None) -> AsyncA
         context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> None:
         context["services"] = services
+        if context.response_url:
+            # Bolt's respond() would open a new HTTP session (and connection) per reply.
+            context["respond"] = SharedSessionRespond(
+                response_url=context.response_url,
+                session=services.http_session(),
+                proxy=context.client.proxy,
+                ssl=context.client.ssl,
+            )
         await next()
 
     app.middleware(attach_services)

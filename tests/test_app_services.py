@@ -32,3 +32,12 @@ async def test_peaka_for_a_users_key_is_a_separate_client(
 def test_projects_come_from_the_settings(bot_services: Services) -> None:
     assert bot_services.projects.default.id == "mtKDhe1U"
     assert bot_services.projects.resolve("billing") is not None
+
+
+async def test_the_http_session_is_shared_until_aclose(bot_services: Services) -> None:
+    session = bot_services.http_session()
+    assert bot_services.http_session() is session
+    await bot_services.aclose()
+    assert session.closed
+    assert bot_services.http_session() is not session  # a fresh one after close
+    await bot_services.aclose()

@@ -18,11 +18,13 @@ from typing import Any, Literal
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    BlockElement,
     ButtonElement,
     ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
+    InteractiveElement,
     MarkdownTextObject,
     SectionBlock,
 )
@@ -62,9 +64,11 @@ __all__ = [
     "Reply",
     "actions",
     "button",
+    "button_element",
     "check_message",
     "compact_json",
     "confirm_dialog",
+    "confirm_object",
     "context",
     "divider",
     "escape_mrkdwn",
@@ -115,14 +119,18 @@ def section(
     text: str | None = None,
     *,
     fields: Sequence[str] = (),
-    accessory: Mapping[str, Any] | None = None,
+    accessory: Mapping[str, Any] | BlockElement | None = None,
 ) -> dict[str, Any]:
-    """A section block of formatted mrkdwn ``text`` and/or ``fields`` (already escaped)."""
+    """A section block of formatted mrkdwn ``text`` and/or ``fields`` (already escaped).
+
+    ``accessory``: an element's dict, or its model (e.g. ``button_element``), which saves
+    slack_sdk a parse and a second validation.
+    """
     block = SectionBlock(
         text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)) if text else None,
         fields=[MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in fields][:MAX_FIELDS]
         or None,
-        accessory=dict(accessory) if accessory else None,
+        accessory=_element(accessory) if accessory else None,
     )
     return _as_dict(block)
 
@@ -159,7 +167,10 @@ def context(*texts: str) -> dict[str, Any]:
 
 
 def divider() -> dict[str, Any]:
-    return _as_dict(DividerBlock())
+    return dict(_DIVIDER)  # a copy: callers own the blocks they get
+
+
+_DIVIDER: dict[str, Any] = DividerBlock().to_dict()  # always the same; lists have up to 24
 
 
 def header(text: str) -> dict[str, Any]:
@@ -167,23 +178,56 @@ def header(text: str) -> dict[str, Any]:
     return _as_dict(HeaderBlock(text=truncate(strip_control(text), MAX_HEADER_TEXT, note="…")))
 
 
-def actions(*elements: Mapping[str, Any]) -> dict[str, Any]:
-    return _as_dict(ActionsBlock(elements=[dict(e) for e in elements][:MAX_ACTIONS_ELEMENTS]))
+def actions(*elements: Mapping[str, Any] | InteractiveElement) -> dict[str, Any]:
+    """An actions block of elements (dicts, or models such as ``button_element``)."""
+    parts = [e if isinstance(e, InteractiveElement) else dict(e) for e in elements]
+    return _as_dict(ActionsBlock(elements=parts[:MAX_ACTIONS_ELEMENTS]))
 
 
-def confirm_dialog(
+def confirm_object(
     *, title: str, text: str, confirm: str, deny: str, style: str = "danger"
-) -> dict[str, Any]:
-    """A confirmation dialog; ``text`` is formatted mrkdwn, the rest plain text."""
-    obj = ConfirmObject(
+) -> ConfirmObject:
+    """``confirm_dialog`` as a slack_sdk model, to hand to ``button_element``."""
+    return ConfirmObject(
         title=truncate(title, MAX_CONFIRM_TITLE, note="…"),
         text=MarkdownTextObject(text=truncate(text, MAX_CONFIRM_TEXT, note="…")),
         confirm=truncate(confirm, MAX_CONFIRM_BUTTON, note="…"),
         deny=truncate(deny, MAX_CONFIRM_BUTTON, note="…"),
         style=style,
     )
+
+
+def confirm_dialog(
+    *, title: str, text: str, confirm: str, deny: str, style: str = "danger"
+) -> dict[str, Any]:
+    """A confirmation dialog; ``text`` is formatted mrkdwn, the rest plain text."""
+    obj = confirm_object(title=title, text=text, confirm=confirm, deny=deny, style=style)
     result: dict[str, Any] = obj.to_dict()
     return result
+
+
+def button_element(
+    text: str,
+    *,
+    action_id: str,
+    value: str | None = None,
+    style: Literal["primary", "danger"] | None = None,
+    confirm: Mapping[str, Any] | ConfirmObject | None = None,
+) -> ButtonElement:
+    """``button`` as a slack_sdk model: validated once, in the block that holds it."""
+    if value is not None and slack_len(value) > MAX_BUTTON_VALUE:
+        raise ValueError(
+            f"button value is {len(value)} characters; Slack allows {MAX_BUTTON_VALUE}"
+        )
+    if confirm is not None and not isinstance(confirm, ConfirmObject):
+        confirm = ConfirmObject.parse(dict(confirm)) if confirm else None
+    return ButtonElement(
+        text=truncate(strip_control(text), MAX_BUTTON_TEXT, note="…"),
+        action_id=action_id,
+        value=value,
+        style=style,
+        confirm=confirm,
+    )
 
 
 def button(
@@ -192,22 +236,17 @@ def button(
     action_id: str,
     value: str | None = None,
     style: Literal["primary", "danger"] | None = None,
-    confirm: Mapping[str, Any] | None = None,
+    confirm: Mapping[str, Any] | ConfirmObject | None = None,
 ) -> dict[str, Any]:
     """A button element; ``text`` is plain text. ``value`` must fit Slack's 2,000 characters."""
-    if value is not None and slack_len(value) > MAX_BUTTON_VALUE:
-        raise ValueError(
-            f"button value is {len(value)} characters; Slack allows {MAX_BUTTON_VALUE}"
-        )
-    element = ButtonElement(
-        text=truncate(strip_control(text), MAX_BUTTON_TEXT, note="…"),
-        action_id=action_id,
-        value=value,
-        style=style,
-        confirm=ConfirmObject.parse(dict(confirm)) if confirm else None,
-    )
+    element = button_element(text, action_id=action_id, value=value, style=style, confirm=confirm)
     result: dict[str, Any] = element.to_dict()
     return result
+
+
+def _element(element: Mapping[str, Any] | BlockElement) -> dict[str, Any] | BlockElement:
+    # slack_sdk parses a dict into a model and validates it again; a model goes in as it is.
+    return element if isinstance(element, BlockElement) else dict(element)
 
 
 def compact_json(value: Mapping[str, Any]) -> str:

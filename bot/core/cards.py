@@ -10,15 +10,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from slack_sdk.models.blocks import ButtonElement
+
 from bot.core.blocks import (
     MAX_BLOCKS,
     MAX_BUTTON_VALUE,
     MAX_FALLBACK_TEXT,
     Reply,
     actions,
-    button,
+    button_element,
     compact_json,
-    confirm_dialog,
+    confirm_object,
     context,
     divider,
     escape_mrkdwn,
@@ -205,13 +207,13 @@ def _format(job: ExportJob) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-def _cancel_button(job: ExportJob, value: str) -> dict[str, Any]:
-    return button(
+def _cancel_button(job: ExportJob, value: str) -> ButtonElement:
+    return button_element(
         "Cancel export",
         action_id=ACTION_CANCEL,
         value=value,
         style="danger",
-        confirm=confirm_dialog(
+        confirm=confirm_object(
             title="Cancel this export?",
             text=(
                 f"Export {inline_code(job.id, 60)} of {inline_code(job_source(job), 80)} "
@@ -223,15 +225,16 @@ def _cancel_button(job: ExportJob, value: str) -> dict[str, Any]:
     )
 
 
-def _accessory(job: ExportJob, project_id: str) -> dict[str, Any] | None:
+def _accessory(job: ExportJob, project_id: str) -> ButtonElement | None:
+    active = job.status.is_known and job.status.is_active
+    if not active and job.status is not Status.SUCCEEDED:
+        return None  # no button: skip building its value
     value = job_button_value(project_id, job.id)
     if value is None:
         return None
-    if job.status.is_known and job.status.is_active:
+    if active:
         return _cancel_button(job, value)
-    if job.status is Status.SUCCEEDED:
-        return button("Get download link", action_id=ACTION_LINK, value=value, style="primary")
-    return None
+    return button_element("Get download link", action_id=ACTION_LINK, value=value, style="primary")
 
 
 def _title(job: ExportJob, project_label: str) -> str:
@@ -371,7 +374,7 @@ def render_job_list(
             blocks.append(divider())
         blocks += _list_card(job, query.project_id, mention_for(job, mentions))
     if older_value is not None and slack_len(older_value) <= MAX_BUTTON_VALUE:
-        blocks.append(actions(button("Older", action_id=ACTION_OLDER, value=older_value)))
+        blocks.append(actions(button_element("Older", action_id=ACTION_OLDER, value=older_value)))
     hidden = len(jobs) - len(shown)
     more = f" ({hidden} more not shown; narrow the filter)" if hidden else ""
     blocks.append(
