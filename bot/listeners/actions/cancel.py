@@ -23,13 +23,11 @@ async def on_cancel(click: Click) -> None:
     services, respond = click.services, click.respond
     try:
         ref = decode_job_value(action_value(click.body, click.action))
+        if services.projects.resolve(ref.project_id) is None:
+            raise ValueError("its project is no longer configured")
     except ValueError as exc:
         metrics.COMMANDS.labels(click.name, "rejected").inc()
         await respond_with(respond, render_stale_button(str(exc)), replace_original=False)
-        return
-    if services.projects.resolve(ref.project_id) is None:
-        reason = "its project is no longer configured"
-        await respond_with(respond, render_stale_button(reason), replace_original=False)
         return
     outcome = await cancel_reply(services, ref.project_id, ref.job_id, clicking_user(click.body))
     await respond_with(respond, outcome.reply, replace_original=outcome.ok)
