@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench._world import BOT_TOKEN, channel_for
 from bot.app import Services, build_slack_client
@@ -46,19 +48,25 @@ def bot_settings(
 
 
 class PollerBot:
-    """The bot's poller against a host: its own SQLite store, Slack client and subscriptions.
+    """The bot's poller against a host: its own SQLite store (in a temporary directory),
+    Slack client and subscriptions.
 
-    ``async with PollerBot(settings, projects, statuses) as bot: await bot.poller.run_cycle()``
-    Each project's alerts go to its own channel (``bench._world.channel_for``).
+    ``async with PollerBot(host.info, statuses) as bot: await bot.poller.run_cycle()``
+    ``info`` is the host's (``peaka_url``, ``api_key``, ``slack_url``, ``projects``). Each
+    project's alerts go to its own channel (``bench._world.channel_for``).
     """
 
-    def __init__(self, settings: Settings, projects: Sequence[str], statuses: Sequence[str]):
-        self.settings = settings
-        self.projects = list(projects)
+    def __init__(
+        self, info: Mapping[str, Any], statuses: Sequence[str], *, poll_interval: float = 30.0
+    ) -> None:
+        self.info = info
+        self.projects: list[str] = list(info["projects"])
         self.statuses = list(statuses)
+        self.poll_interval = poll_interval
         self.store: Store | None = None
         self.services: Services | None = None
         self._poller: Poller | None = None
+        self._data_dir: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def poller(self) -> Poller:
@@ -66,9 +74,18 @@ class PollerBot:
         return self._poller
 
     async def __aenter__(self) -> PollerBot:
-        self.store = await Store.open(self.settings.database_url)
-        services = Services.from_settings(self.settings, store=self.store)
-        services.slack = build_slack_client(self.settings)
+        self._data_dir = tempfile.TemporaryDirectory()
+        settings = bot_settings(
+            peaka_url=self.info["peaka_url"],
+            api_key=self.info["api_key"],
+            slack_url=self.info["slack_url"],
+            projects=self.projects,
+            data_dir=Path(self._data_dir.name),
+            poll_interval=self.poll_interval,
+        )
+        self.store = await Store.open(settings.database_url)
+        services = Services.from_settings(settings, store=self.store)
+        services.slack = build_slack_client(settings)
         services.users = EmailDirectory(services.slack)
         self.services = services
         for project_id in self.projects:
@@ -84,3 +101,5 @@ class PollerBot:
             await self._poller.stop()
         if self.services is not None:
             await self.services.aclose()
+        if self._data_dir is not None:
+            self._data_dir.cleanup()

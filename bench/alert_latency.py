@@ -12,10 +12,8 @@ interval and at worst a whole one.
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 
-from bench._bot import PollerBot, bot_settings
+from bench._bot import PollerBot
 from bench._host import WorldHost
 from bench._report import Row, summary
 from bench._sizes import Sizes
@@ -36,20 +34,11 @@ async def run(sizes: Sizes) -> list[Row]:
         "delay": DELAY,
     }
     async with WorldHost("latency", params) as host:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = bot_settings(
-                peaka_url=host.info["peaka_url"],
-                api_key=host.info["api_key"],
-                slack_url=host.info["slack_url"],
-                projects=host.info["projects"],
-                data_dir=Path(tmp),
-                poll_interval=interval,
-            )
-            async with PollerBot(settings, host.info["projects"], ["FAILED", "SUCCEEDED"]) as bot:
-                await bot.poller.start()
-                # Every job has finished and a poll (plus its posts) has followed.
-                await asyncio.sleep(DELAY + sizes.latency_window + 2 * interval + 1.0)
-                await bot.poller.stop()
+        async with PollerBot(host.info, ["FAILED", "SUCCEEDED"], poll_interval=interval) as bot:
+            await bot.poller.start()
+            # Every job has finished and a poll (plus its posts) has followed.
+            await asyncio.sleep(DELAY + sizes.latency_window + 2 * interval + 1.0)
+            await bot.poller.stop()
         check = await host.check()
     latencies: dict[str, float | None] = check["latencies"]
     seen = [value for value in latencies.values() if value is not None]

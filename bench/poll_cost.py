@@ -11,12 +11,10 @@ must arrive in Slack exactly once; the check is reported as a row.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from bench import _profiling
-from bench._bot import PollerBot, bot_settings
+from bench._bot import PollerBot
 from bench._host import WorldHost
 from bench._report import Row, percentile, progress, summary
 from bench._sizes import Sizes
@@ -44,28 +42,20 @@ async def _scenario(stragglers: int, new: int, projects: int, cycles: int) -> li
     measured: list[float] = []
     truths: list[dict[str, Any]] = []
     async with WorldHost("poll_cost", params) as host:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = bot_settings(
-                peaka_url=host.info["peaka_url"],
-                api_key=host.info["api_key"],
-                slack_url=host.info["slack_url"],
-                projects=host.info["projects"],
-                data_dir=Path(tmp),
-            )
-            async with PollerBot(settings, host.info["projects"], ["FAILED"]) as bot:
-                progress(f"poll cost N={new}: {projects} projects set up; baseline cycle")
-                await bot.poller.run_cycle()  # the baseline: not measured
-                for cycle in range(cycles):
-                    if cycle % 5 == 4:
-                        progress(f"poll cost N={new}: cycle {cycle + 1}/{cycles}")
-                    truths.append(await host.step())
-                    await host.reset_counters()
-                    with _profiling.measured():
-                        report = await bot.poller.run_cycle()
-                    if report.failed:
-                        raise RuntimeError(f"{len(report.failed)} project(s) failed to poll")
-                    counts = await host.counters()
-                    measured.append(counts.get("listExports", 0) + counts.get("readExport", 0))
+        async with PollerBot(host.info, ["FAILED"]) as bot:
+            progress(f"poll cost N={new}: {projects} projects set up; baseline cycle")
+            await bot.poller.run_cycle()  # the baseline: not measured
+            for cycle in range(cycles):
+                if cycle % 5 == 4:
+                    progress(f"poll cost N={new}: cycle {cycle + 1}/{cycles}")
+                truths.append(await host.step())
+                await host.reset_counters()
+                with _profiling.measured():
+                    report = await bot.poller.run_cycle()
+                if report.failed:
+                    raise RuntimeError(f"{len(report.failed)} project(s) failed to poll")
+                counts = await host.counters()
+                measured.append(counts.get("listExports", 0) + counts.get("readExport", 0))
         check = await host.check()
     return _rows(new, f"{projects} projects, {cycles} cycles", measured, truths, check)
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
 import httpx
 
 from bench import _profiling
-from bench._bot import PollerBot, bot_settings
+from bench._bot import PollerBot
 from bench._host import WorldHost
 from bench._memory import measure_memory
 from bench._report import Row, progress, summary
@@ -53,30 +51,22 @@ async def run(sizes: Sizes) -> list[Row]:
     failed: list[float] = []  # projects whose poll failed, per cycle (baseline first)
     async with WorldHost("scale", params) as host:
         projects: list[str] = host.info["projects"]
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = bot_settings(
-                peaka_url=host.info["peaka_url"],
-                api_key=host.info["api_key"],
-                slack_url=host.info["slack_url"],
-                projects=projects,
-                data_dir=Path(tmp),
-            )
-            async with PollerBot(settings, projects, ["FAILED"]) as bot:
-                progress(f"scale: {len(projects)} projects set up; baseline cycle")
+        async with PollerBot(host.info, ["FAILED"]) as bot:
+            progress(f"scale: {len(projects)} projects set up; baseline cycle")
+            began, started = time.process_time(), time.perf_counter()
+            report = await bot.poller.run_cycle()
+            failed.append(len(report.failed))
+            baseline_cpu = time.process_time() - began
+            baseline_wall = time.perf_counter() - started
+            for cycle in range(sizes.scale_cycles):
+                progress(f"scale: cycle {cycle + 1}/{sizes.scale_cycles}")
+                await host.step()
                 began, started = time.process_time(), time.perf_counter()
-                report = await bot.poller.run_cycle()
-                failed.append(len(report.failed))
-                baseline_cpu = time.process_time() - began
-                baseline_wall = time.perf_counter() - started
-                for cycle in range(sizes.scale_cycles):
-                    progress(f"scale: cycle {cycle + 1}/{sizes.scale_cycles}")
-                    await host.step()
-                    began, started = time.process_time(), time.perf_counter()
-                    with _profiling.measured():
-                        report = await bot.poller.run_cycle()
-                    cpu.append(time.process_time() - began)
-                    wall.append(time.perf_counter() - started)
-                    failed.append(len(report.failed) + len(report.skipped))
+                with _profiling.measured():
+                    report = await bot.poller.run_cycle()
+                cpu.append(time.process_time() - began)
+                wall.append(time.perf_counter() - started)
+                failed.append(len(report.failed) + len(report.skipped))
         peak_rss = _rss_mb()
         check = await host.check()
         progress("scale: bare fetches (the floor)")
