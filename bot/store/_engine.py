@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -11,7 +15,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from bot.store._url import sqlite_file_path
 
-__all__ = ["build_engine", "check_schema_name"]
+__all__ = ["build_engine", "check_schema_name", "enable_wal"]
 
 # Connections kept open: the poller polls 16 projects at once and handlers run beside it.
 # SQLAlchemy's default (5, plus 10 opened and closed again on demand) reopened connections
@@ -68,8 +72,7 @@ def _sqlite_engine(url: str, busy_timeout: float) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         try:
             if not memory:
-                # Readers don't block the writer and vice versa; NORMAL is durable in WAL.
-                cursor.execute("PRAGMA journal_mode=WAL")
+                # The file is in WAL mode (``enable_wal``); NORMAL is durable in WAL.
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -77,3 +80,23 @@ def _sqlite_engine(url: str, busy_timeout: float) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def enable_wal(path: Path, busy_timeout: float) -> None:
+    """Put the SQLite file at ``path`` in WAL mode (readers don't block the writer and vice
+    versa); the mode is kept in the file. Blocking: run it in a thread.
+
+    Switching needs a moment when no other connection is in a transaction, and SQLite says
+    "database is locked" at once rather than waiting on the busy timeout (several bots or
+    stores opening a new file together), so it tries again until ``busy_timeout`` is spent.
+    """
+    deadline = time.monotonic() + busy_timeout
+    with closing(sqlite3.connect(path, timeout=busy_timeout)) as conn:
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store._alert_log import AlertLogStore
 from bot.store._base import Clock, Dialect, system_clock
 from bot.store._direct_messages import DirectMessageStore
-from bot.store._engine import build_engine
+from bot.store._engine import build_engine, enable_wal
 from bot.store._errors import StoreConnectionError, StoreError
 from bot.store._keys import LinkedKeyStore
 from bot.store._leases import LeaseStore
@@ -70,6 +71,8 @@ class Store(
         engine = build_engine(normalized, schema=schema, busy_timeout=busy_timeout)
         store = cls(engine, dialect, clock or system_clock, shown)
         try:
+            if path is not None:
+                await asyncio.to_thread(enable_wal, path, busy_timeout)
             await store._migrate(schema)
         except StoreError:
             await engine.dispose()
