@@ -50,13 +50,16 @@ class SlackSide:
         for index, email in enumerate(OWNERS):
             self.slack.add_user(f"U0BENCH{index}", email, name=email.split("@")[0])
         self._ids = itertools.count()
+        self._last_command = ""  # the last command's response id
 
     def describe(self) -> dict[str, Any]:
         return {}
 
     async def load(self, body: dict[str, Any]) -> dict[str, Any]:
         """Run one closed loop; ``body``: kind (command, list, list_then_post: a List then a
-        response_url post, or health), url, concurrency, total."""
+        response_url post, or health), url, concurrency, total. Returns the times (``total``,
+        and ``ack`` for commands); for commands also ``shape``, the block types of the last
+        reply, so that two apps' replies can be compared."""
         kind, url = body["kind"], body["url"]
         concurrency, total = int(body["concurrency"]), int(body["total"])
         firsts: list[float] = []
@@ -72,7 +75,7 @@ class SlackSide:
                     total,
                     lambda: self._command(slack_side, url, body, firsts, totals),
                 )
-                return {"ack": firsts, "total": totals}
+                return {"ack": firsts, "total": totals, "shape": self._shape(self._last_command)}
 
             headers = body.get("headers") or {}
             params = body.get("params") or {}
@@ -108,6 +111,7 @@ class SlackSide:
         """One signed ``/exports`` (form-encoded and signed as Slack does, see
         ``tests.slack_requests``), timed to its ack and to its response_url post."""
         response_id = f"cmd{next(self._ids)}"
+        self._last_command = response_id
         form = slash_command_fields(
             body["text"],
             response_url=self.slack.response_url(response_id),
@@ -128,6 +132,11 @@ class SlackSide:
         arrived = await asyncio.wait_for(self.slack.response_arrival(response_id), 30)
         acks.append(acked - started)
         totals.append(arrived - started)
+
+    def _shape(self, response_id: str) -> list[str]:
+        """The block types of one command's reply, in order (to compare two apps' replies)."""
+        blocks = self.slack.responses(response_id)[0].blocks or []
+        return [str(block.get("type")) for block in blocks]
 
     def first_reply(self) -> dict[str, Any]:
         """The first response_url post, to check that the command really listed jobs."""

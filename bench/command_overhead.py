@@ -12,6 +12,12 @@ stands for Slack (the signed POSTs, the ``/healthz`` floor, the bare post) uses 
 lighter client, so the load process takes less of the two cores from the bot
 (``bench._load``). The bot process's CPU time per command is in the row's note and ``extra``:
 at concurrency 20 the bot is CPU-bound and its latency is about 20 x that figure.
+
+The required-stack floor (``bench._command_floor``) is the least app the project's stack
+allows for the same command (Bolt with signature checks, served the same way, the same List,
+the same 32 Block Kit blocks through slack_sdk's models, one post), run in this process next
+to the bot and timed with the same load, its batches interleaved with the bot's. Its rows
+compare it to the bare List and the bot to it, in latency and in CPU per command.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from typing import Any
 
 from bench import _profiling
 from bench._bot import SIGNING_SECRET, bot_settings
+from bench._command_floor import FloorApp
 from bench._host import WorldHost
 from bench._report import Row, summary
 from bench._sizes import Sizes
+from bench._world import BOT_TOKEN
 from bot.app import Services, build_app
 from bot.server import EVENTS_PATH, start_http
 
@@ -54,9 +62,19 @@ async def run(sizes: Sizes) -> list[Row]:
             services = Services.from_settings(settings)
             app = build_app(settings, services=services)
             server = await start_http(app, services, "127.0.0.1", 0)
+            floor = FloorApp(
+                peaka_url=peaka.info["peaka_url"],
+                api_key=peaka.info["api_key"],
+                project=project,
+                slack_url=slack.info["slack_url"],
+                token=BOT_TOKEN,
+                signing_secret=SIGNING_SECRET,
+            )
+            await floor.start()
             try:
-                return await _measure(sizes, peaka, slack, server.url, project)
+                return await _measure(sizes, peaka, slack, server.url, floor.url, project)
             finally:
+                await floor.stop()
                 await server.stop()
                 async with asyncio.timeout(30):
                     await services.in_flight.wait_idle()
@@ -64,7 +82,7 @@ async def run(sizes: Sizes) -> list[Row]:
 
 
 async def _measure(
-    sizes: Sizes, peaka: WorldHost, slack: WorldHost, bot_url: str, project: str
+    sizes: Sizes, peaka: WorldHost, slack: WorldHost, bot_url: str, floor_url: str, project: str
 ) -> list[Row]:
     command: dict[str, Any] = {
         "kind": "command",
@@ -72,6 +90,7 @@ async def _measure(
         "signing_secret": SIGNING_SECRET,
         "text": "failed",
     }
+    floor_command = {**command, "url": floor_url}
     bare: dict[str, Any] = {
         "kind": "list",
         "url": f"{peaka.info['peaka_url']}/data/projects/{project}/exports",
@@ -81,11 +100,16 @@ async def _measure(
     both: dict[str, Any] = {**bare, "kind": "list_then_post"}
     health: dict[str, Any] = {"kind": "health", "url": bot_url + "/healthz"}
     # Warm up: connections, the e-mail cache, Bolt's first-call costs.
-    for body in (command, bare, both, health):
+    shapes = {}
+    for name, body in (("bot", command), ("floor", floor_command)):
+        shapes[name] = (await slack.load(**body, concurrency=1, total=WARM_UP))["shape"]
+    for body in (bare, both, health):
         await slack.load(**body, concurrency=1, total=WARM_UP)
     reply = await slack.check()
     if "FAILED" not in str(reply).upper():
         raise RuntimeError(f"/exports failed did not list failed jobs: {str(reply)[:300]}")
+    if shapes["bot"] != shapes["floor"]:  # the floor must build the same reply
+        raise RuntimeError(f"the floor's reply differs from the bot's: {shapes}")
 
     rows: list[Row] = []
     half = max(1, sizes.command_requests // 2)
@@ -97,17 +121,26 @@ async def _measure(
             "both": [],
             "health": [],
             "cpu": [],
+            "floor": [],
+            "floor_cpu": [],
         }
-        # Alternate baseline and command batches so drift hits both alike.
-        for _ in range(2):
+        # Alternate baseline and command batches so drift hits both alike; the bot and its
+        # floor take turns going first.
+        for round_ in range(2):
             got = await slack.load(**bare, concurrency=concurrency, total=half)
             times["list"] += got["total"]
-            cpu = time.process_time()
-            with _profiling.measured():  # the bot's side of the commands, in this process
-                got = await slack.load(**command, concurrency=concurrency, total=half)
-            times["cpu"].append((time.process_time() - cpu) / half)
-            times["ack"] += got["ack"]
-            times["total"] += got["total"]
+            for which in ("bot", "floor") if round_ == 0 else ("floor", "bot"):
+                cpu = time.process_time()
+                if which == "floor":
+                    got = await slack.load(**floor_command, concurrency=concurrency, total=half)
+                    times["floor_cpu"].append((time.process_time() - cpu) / half)
+                    times["floor"] += got["total"]
+                    continue
+                with _profiling.measured():  # the bot's side of the commands, in this process
+                    got = await slack.load(**command, concurrency=concurrency, total=half)
+                times["cpu"].append((time.process_time() - cpu) / half)
+                times["ack"] += got["ack"]
+                times["total"] += got["total"]
             got = await slack.load(**health, concurrency=concurrency, total=half)
             times["health"] += got["total"]
             got = await slack.load(**both, concurrency=concurrency, total=half)
@@ -122,7 +155,9 @@ def _rows(concurrency: int, times: dict[str, list[float]]) -> list[Row]:
     ack50, ack99 = summary([t * 1000 for t in times["ack"]])
     ping50, ping99 = summary([t * 1000 for t in times["health"]])
     both50, both99 = summary([t * 1000 for t in times["both"]])
+    floor50, floor99 = summary([t * 1000 for t in times["floor"]])
     cpu = sum(times["cpu"]) / len(times["cpu"]) * 1000
+    floor_cpu = sum(times["floor_cpu"]) / len(times["floor_cpu"]) * 1000
     overhead = Row(
         SECTION,
         f"/exports failed -> response_url post, concurrency {concurrency}",
@@ -163,4 +198,33 @@ def _rows(concurrency: int, times: dict[str, list[float]]) -> list[Row]:
         note="the two HTTP calls any /exports reply needs, nothing else: how close to the "
         "bare List a command can possibly get on loopback",
     )
-    return [overhead, least, ack]
+    stack = Row(
+        SECTION,
+        f"required-stack floor: Bolt + List + models + post, concurrency {concurrency}",
+        "ms",
+        floor50,
+        floor99,
+        floor=list50,
+        floor_p99=list99,
+        samples=len(times["floor"]),
+        note="the least app the stack allows for /exports failed (bench._command_floor): "
+        "Bolt with signature checks behind aiohttp, the same List over httpx + the bot's "
+        "aiohttp transport, the same 32 blocks through slack_sdk's models, one post; "
+        f"floor: the bare List; its process CPU: {floor_cpu:.2f} ms per command",
+        extra={"cpu_ms_per_command": floor_cpu},
+    )
+    versus = Row(
+        SECTION,
+        f"bot / required-stack floor, concurrency {concurrency}",
+        "ms",
+        end50,
+        end99,
+        floor=floor50,
+        floor_p99=floor99,
+        samples=len(times["total"]),
+        note=f"the bot's command against the required-stack floor's; CPU per command "
+        f"{cpu:.2f} ms against {floor_cpu:.2f} ms ({cpu / floor_cpu:.2f}x)",
+        extra={"bot_cpu_ms_per_command": cpu, "floor_cpu_ms_per_command": floor_cpu,
+               "cpu_ratio": cpu / floor_cpu},
+    )  # fmt: skip
+    return [overhead, least, stack, versus, ack]

@@ -5,8 +5,13 @@ projects x jobs/2 jobs: 100,000 at full size); each cycle 5% of a project's jobs
 tenth FAILED, alerted to the project's channel). CPU seconds per cycle are
 ``time.process_time`` deltas of this process (threads included: aiosqlite's too), peak RSS
 is ``getrusage(RUSAGE_SELF).ru_maxrss``. The CPU floor is what fetching and decoding the
-same pages costs with a bare client and nothing else, measured in the same process. Memory
-of the dedup cache and the job-state table at ``memory_tracked`` jobs: ``bench._memory``.
+same pages costs with a bare client and nothing else, measured in the same process. The
+required-stack floor (``bench._scale_floor``) is the least cycle the stack allows for the
+same world: List, compare, one SQLite transaction per 16 projects, the FAILED alerts through
+slack_sdk; it runs after the bot (its own baseline, then cycles on the same world, with the
+same change per cycle), with httpx on the bot's aiohttp transport and on httpx's own,
+interleaved. Memory of the dedup cache and the job-state table at ``memory_tracked`` jobs:
+``bench._memory``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from bench._bot import PollerBot
 from bench._host import WorldHost
 from bench._memory import measure_memory
 from bench._report import Row, progress, summary
+from bench._scale_floor import ScaleFloor
 from bench._sizes import Sizes
 
 __all__ = ["run"]
@@ -72,13 +78,102 @@ async def run(sizes: Sizes) -> list[Row]:
         progress("scale: bare fetches (the floor)")
         floor_httpx = await _bare_fetch(host, projects, "httpx")
         floor_aiohttp = await _bare_fetch(host, projects, "aiohttp")
+        progress("scale: the required-stack floor (baseline, then its cycles)")
+        stack = await _stack_floor(host)
+        after = await host.check()
     progress(f"scale: memory at {sizes.memory_tracked:,} tracked jobs")
     memory = await measure_memory(sizes.memory_tracked)
     tracked = int(host.info["tracked"])
     rows = _rows(sizes, cpu, wall, floor_httpx, floor_aiohttp, baseline_cpu, baseline_wall,
                  start_rss, peak_rss, tracked, check)  # fmt: skip
     rows.insert(2, _failures(sizes, failed))
-    return rows + memory
+    return rows + _stack_rows(sizes, cpu, floor_httpx, stack, check, after) + memory
+
+
+async def _stack_floor(host: WorldHost) -> dict[str, list[float]]:
+    """CPU seconds per cycle of the required-stack floor, by transport, and its alert count
+    against the world's failed transitions over its cycles."""
+    passes: dict[str, list[float]] = {"aiohttp": [], "httpx": [], "alerts": [], "expected": []}
+    async with ScaleFloor(host.info) as floor:
+        await floor.cycle("aiohttp")  # baseline: every active job becomes tracked
+        for index in range(2 * FLOOR_PASSES):
+            transport = ("aiohttp", "httpx")[index % 2]
+            expected = (await host.step())["failed_transitions"]
+            alerts = floor.alerts
+            passes[transport].append(await floor.cycle(transport))
+            passes["alerts"].append(floor.alerts - alerts)
+            passes["expected"].append(expected)
+    return passes
+
+
+def _stack_rows(
+    sizes: Sizes,
+    cpu: list[float],
+    floor_httpx: list[float],
+    stack: dict[str, list[float]],
+    before: dict[str, int],
+    after: dict[str, int],
+) -> list[Row]:
+    """The required-stack floor's rows: its CPU per cycle, its projects per core, and the
+    poller against it."""
+    projects = sizes.scale_projects
+    wrong = [
+        sum(check[k] for k in ("missed", "repeated", "unexpected")) for check in (before, after)
+    ]
+    if wrong[1] != wrong[0] or stack["alerts"] != stack["expected"]:
+        raise RuntimeError(f"the required-stack floor's alerts are wrong: {stack}, {after}")
+    bare50, bare99 = summary(floor_httpx)
+    what = {"aiohttp": "httpx on the bot's aiohttp transport", "httpx": "httpx's own transport"}
+    rows = []
+    for transport in ("aiohttp", "httpx"):
+        cpu50, cpu99 = summary(stack[transport])
+        rows.append(
+            Row(
+                SECTION,
+                f"required-stack floor: List + compare + SQLite + alerts ({transport})",
+                "s",
+                cpu50,
+                cpu99,
+                bare50,
+                bare99,
+                samples=len(stack[transport]),
+                note=f"CPU seconds per cycle of the least cycle the stack allows "
+                f"(bench._scale_floor), {what[transport]}; floor: the bare httpx GET + JSON "
+                "decode; "
+                f"FAILED alerts per cycle {stack['alerts']} (expected {stack['expected']})",
+                extra={"passes": stack[transport]},
+            )
+        )
+        per_core = projects * INTERVAL / cpu50 if cpu50 else float("nan")
+        rows.append(
+            Row(
+                SECTION,
+                f"projects per core at a 30 s interval, required-stack floor ({transport})",
+                "projects",
+                per_core,
+                floor=None,
+                samples=len(stack[transport]),
+                note=f"projects x 30 s / the required-stack floor's CPU per cycle (p50), "
+                f"{what[transport]}; the target is 10,000",
+            )
+        )
+    cpu50, cpu99 = summary(cpu)
+    floor50, floor99 = summary(stack["aiohttp"])
+    rows.append(
+        Row(
+            SECTION,
+            "poller / required-stack floor (aiohttp): CPU seconds per cycle",
+            "s",
+            cpu50,
+            cpu99,
+            floor50,
+            floor99,
+            samples=len(cpu),
+            note="the poller's CPU per cycle against the required-stack floor's, both on the "
+            "aiohttp transport",
+        )
+    )
+    return rows
 
 
 def _failures(sizes: Sizes, failed: list[float]) -> Row:

@@ -148,6 +148,27 @@ class SignedSlack:
         **options: Any,
     ) -> httpx.Response:
         """A ``block_actions`` payload for ``actions`` (each needs action_id, value...)."""
+        full = self.block_actions_payload(
+            actions,
+            user_id=user_id,
+            channel_id=channel_id,
+            message=message,
+            response_url=response_url,
+            payload=payload,
+        )
+        return await self.interactive(full, **options)
+
+    def block_actions_payload(
+        self,
+        actions: list[dict[str, Any]],
+        *,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+        message: dict[str, Any] | None = None,
+        response_url: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The ``block_actions`` payload :meth:`block_actions` sends."""
         full: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "standin"},
@@ -164,7 +185,7 @@ class SignedSlack:
         if response_url is not None:
             full["response_url"] = response_url
         full.update(payload or {})
-        return await self.interactive(full, **options)
+        return full
 
     async def view_submission(
         self,

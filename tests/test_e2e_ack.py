@@ -8,21 +8,26 @@ These tests are about timing, so they measure it: each ack must come back within
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from urllib.parse import urlencode
+
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.core.cards import ACTION_CANCEL, ACTION_LINK, ACTION_OLDER
 from bot.simulator import FaultConfig
-from tests.conftest import PROJECT_ID, RunningSimulator
+from tests.conftest import PROJECT_ID, SIGNING_SECRET, BotServer, RunningSimulator
 from tests.e2e_support import (
     ACK_LIMIT,
     Acked,
     button,
     expected_ids,
+    job_ids,
     run,
     send_click,
     send_command,
 )
-from tests.slack_requests import SignedSlack
+from tests.slack_requests import SignedSlack, sign
 from tests.slack_standin import SlackStandIn
 
 LATENCY = 5.0
@@ -85,3 +90,29 @@ async def test_ack_is_empty_and_immediate_for_every_kind_of_command(
     for acked in acks:
         assert acked.ack.content == b""
         await acked.reply(slack)
+
+
+async def test_a_button_is_acked_before_its_work_starts(
+    bot_server: BotServer, signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator
+) -> None:
+    # Bolt's answer to a click must not wait for the listener (Bolt would poll for an ack made
+    # inside it every 10 ms): when dispatch returns, the button's work has not begun. The
+    # request goes to Bolt's own entry point, the one bot.server hands each POST to, because
+    # over HTTP the listener always starts before the client reads the answer either way.
+    listing = (await run(signed, slack, "limit 2")).post
+    older = button(listing, ACTION_OLDER)
+    assert older is not None
+    # Slow Peaka: were the listener started before the answer, its work would be in flight.
+    simulator.sim.faults = FaultConfig(latency_seconds=1.0)
+    action = {"action_id": older["action_id"], "value": older["value"], "action_ts": "1.0"}
+    payload = signed.block_actions_payload([action], response_url=slack.response_url("held1"))
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, SIGNING_SECRET)}
+
+    answer = await bot_server.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+
+    assert (answer.status, answer.body) == (200, "")
+    assert bot_server.services.in_flight.count == 0  # the work has not started yet
+    assert not slack.responses("held1")
+    [reply] = await slack.wait_for(lambda: slack.responses("held1"), within=10)
+    assert job_ids(reply) and reply.replace_original

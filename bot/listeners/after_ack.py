@@ -3,11 +3,12 @@
 Every listener that works after its ack has the same shape: ``services.in_flight`` counts the
 work (graceful shutdown waits for it), and an unexpected error becomes a log line, a
 ``COMMANDS{outcome="error"}`` count and, where there is a ``respond``, an ephemeral apology.
-:func:`run_after_ack` is that shape; :func:`button` wraps a button's work in it, ack first:
+:func:`run_after_ack` is that shape; :func:`button` wraps a button's work in it, and
+:func:`register_button` attaches it behind :func:`ack_at_once`, which acks first:
 
     @button("Older")
     async def on_older(click: Click) -> None:
-        ...                                   # app.action(ACTION_OLDER)(on_older)
+        ...                                   # register_button(app, ACTION_OLDER, on_older)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
@@ -28,11 +29,30 @@ from bot.handlers.replies import respond_with
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["ActionListener", "Click", "ClickWork", "button", "run_after_ack"]
+__all__ = [
+    "ActionListener",
+    "Click",
+    "ClickWork",
+    "ack_at_once",
+    "button",
+    "register_button",
+    "run_after_ack",
+]
 
 log = logging.getLogger(__name__)
 
 _SORRY = Reply(text="Sorry, something went wrong on my side. Please try again in a minute.")
+
+
+async def ack_at_once(ack: AsyncAck, next: Callable[[], Awaitable[None]]) -> None:
+    """Listener middleware: ack (empty body) before the listener is started.
+
+    With ``process_before_response=False`` Bolt starts the listener as a task and then polls
+    ``ack.response`` every 10 ms, so an ack from inside the listener reaches Slack 10-15 ms
+    late. Acked here, Bolt answers the HTTP request (or Socket Mode envelope) at once.
+    """
+    await ack()
+    await next()
 
 
 async def run_after_ack(
@@ -78,7 +98,6 @@ class ActionListener(Protocol):
 
     async def __call__(
         self,
-        ack: AsyncAck,
         body: dict[str, Any],
         action: dict[str, Any] | None,
         respond: AsyncRespond,
@@ -87,20 +106,19 @@ class ActionListener(Protocol):
 
 
 def button(name: str) -> Callable[[ClickWork], ActionListener]:
-    """Make a button's work a Bolt action listener: ack at once, then :func:`run_after_ack`.
+    """Make a button's work a Bolt action listener that runs it in :func:`run_after_ack`.
 
+    The listener does not ack: attach it with :func:`register_button`, whose middleware does.
     ``name`` labels the button in ``COMMANDS`` and in the log.
     """
 
     def decorate(work: ClickWork) -> ActionListener:
         async def listener(
-            ack: AsyncAck,
             body: dict[str, Any],
             action: dict[str, Any] | None,
             respond: AsyncRespond,
             context: AsyncBoltContext,
         ) -> None:
-            await ack()
             services = context["services"]
             click = Click(name, services, body, action, respond)
             await run_after_ack(name, services, lambda: work(click), respond=respond)
@@ -114,3 +132,8 @@ def button(name: str) -> Callable[[ClickWork], ActionListener]:
         return listener
 
     return decorate
+
+
+def register_button(app: AsyncApp, action_id: str, listener: ActionListener) -> None:
+    """Attach a :func:`button` listener for ``action_id``, acked by :func:`ack_at_once`."""
+    app.action(action_id, middleware=[ack_at_once])(listener)

@@ -32,17 +32,17 @@ from bot.listeners.actions._payload import (
     clicked_message_ts,
     clicking_user,
 )
-from bot.listeners.after_ack import Click, button
+from bot.listeners.after_ack import Click, button, register_button
 
 __all__ = ["on_connect", "on_link", "on_notify_done", "on_refresh", "register"]
 
 
 def register(app: AsyncApp) -> None:
     """Attach the four link buttons' listeners."""
-    app.action(ACTION_LINK)(on_link)
-    app.action(ACTION_REFRESH_LINKS)(on_refresh)
-    app.action(ACTION_NOTIFY_DONE)(on_notify_done)
-    app.action(ACTION_CONNECT)(on_connect)
+    register_button(app, ACTION_LINK, on_link)
+    register_button(app, ACTION_REFRESH_LINKS, on_refresh)
+    register_button(app, ACTION_NOTIFY_DONE, on_notify_done)
+    register_button(app, ACTION_CONNECT, on_connect)
 
 
 @button("LinkButton")

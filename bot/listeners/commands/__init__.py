@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.handlers import CommandContext
+from bot.listeners.after_ack import ack_at_once
 from bot.listeners.commands.exports import run_command
 
-__all__ = ["ack_at_once", "register"]
+__all__ = ["register"]
 
 
 def register(app: AsyncApp) -> None:
     """Attach the ``/exports`` listener, acked by its middleware before it starts."""
     app.command("/exports", middleware=[ack_at_once])(on_exports)
-
-
-async def ack_at_once(ack: AsyncAck, next: Callable[[], Awaitable[None]]) -> None:
-    """Ack (empty body) before the listener is started.
-
-    With ``process_before_response=False`` Bolt starts the listener as a task and then polls
-    ``ack.response`` every 10 ms, so an ack from inside the listener reaches Slack 10-15 ms
-    late. Acked here, Bolt answers the HTTP request (or Socket Mode envelope) at once.
-    """
-    await ack()
-    await next()
 
 
 async def on_exports(
