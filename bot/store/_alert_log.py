@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, and_, func, select, update
 
 from bot.peaka import Status
-from bot.store._base import StoreBase, chunks, need_text
+from bot.store._base import StoreBase, need_text
 from bot.store._errors import AlertNotClaimedError
 from bot.store._records import AlertKey, AlertRecord, AlertState
 from bot.store._schema import alert_log
@@ -23,8 +23,6 @@ from bot.store._types import utc
 __all__ = ["AlertLogStore"]
 
 _ERROR_LIMIT = 2000  # characters of an error kept per row
-# Rows per multi-row INSERT into the log: 9 bind parameters a row, far below the limits.
-_LOG_CHUNK = 500
 
 
 class AlertLogStore(StoreBase):
@@ -73,21 +71,21 @@ class AlertLogStore(StoreBase):
             need_text(project_id=project_id)
         now = self._now()
         logged: set[AlertKey] = set()
+        rows = [
+            _alert_row(key, project_id, claimed_by, state, error, now)
+            for key, project_id, state, error in entries
+        ]
+        stmt = (
+            self._insert(alert_log)
+            .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+            .returning(alert_log.c.job_id, alert_log.c.status, alert_log.c.target)
+        )
         async with self._write() as conn:
-            for batch in chunks(entries, _LOG_CHUNK):
-                rows = [
-                    _alert_row(key, project_id, claimed_by, state, error, now)
-                    for key, project_id, state, error in batch
-                ]
-                stmt = (
-                    self._insert(alert_log)
-                    .values(rows)
-                    .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
-                    .returning(alert_log.c.job_id, alert_log.c.status, alert_log.c.target)
-                )
-                # Only inserted rows come back: a key logged before, by anyone, does not.
-                for job_id, status, target in await conn.execute(stmt):
-                    logged.add(AlertKey(job_id, Status(status), target))
+            # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insert
+            # many values") from one cached compile. Only inserted rows come back: a key
+            # logged before, by anyone, does not.
+            for job_id, status, target in await conn.execute(stmt, rows):
+                logged.add(AlertKey(job_id, Status(status), target))
         won = {key for key in claims if key in logged}
         quiet = {key for key in (suppressed or {}) if key in logged and key not in claims}
         return won, quiet
