@@ -5,10 +5,12 @@ One cycle:
 1. load the subscriptions; projects with a subscription that isn't broken are polled
    (``_projects_to_poll``, where leases will slot in), minus those backing off;
 2. settle leftover alerts (claimed before, never confirmed) against channel history;
-3. per project, in parallel and isolated from each other: fetch (``_fetch``), decide
-   (``bot.core.alerting.decide_alerts``), claim the alerts, log muted ones as suppressed,
-   then save the tracked jobs and the watermark — in that order, so a crash in between
-   never loses an alert (re-deciding it finds the claim);
+3. in batches of BATCH_SIZE projects (BATCH_LANES batches at a time): read the batch's poll
+   state in one query; per project, in parallel and isolated from each other, fetch
+   (``_fetch``) and decide (``bot.core.alerting.decide_alerts``); then for the batch, in one
+   transaction each: claim the alerts (muted ones logged as suppressed), send owners' DMs,
+   save the tracked jobs and the watermarks — in that order, so a crash or a failed save in
+   between never loses an alert (re-deciding it finds the claim);
 4. post: a card per alert, or a digest when a channel gets more than five.
 """
 
@@ -302,7 +304,10 @@ class Poller:
         async def lane() -> None:
             # Lanes share ``pending``: each batch goes to whichever lane is free first.
             for index, batch in pending:
-                alerts[index] = await self._poll_batch(batch, mutes, dms, report)
+                try:
+                    alerts[index] = await self._poll_batch(batch, mutes, dms, report)
+                except Exception:  # a bug, not a failure of Peaka or the store: go on
+                    self._batch_failed(batch, report, "polling a batch")
 
         await asyncio.gather(*(lane() for _ in range(min(BATCH_LANES, len(batches)))))
         return [alert for batch in alerts for alert in batch]
@@ -349,10 +354,11 @@ class Poller:
             self._batch_failed([poll.project_id for poll in polls], report, "claiming alerts")
             return []
         report.suppressed += len(suppressed)
+        mine = set(won)
         outbound: list[Outbound] = []
         for poll in polls:
             for key, intent in poll.intents.items():
-                if key in won:
+                if key in mine:
                     self._jobs[intent.job.id] = intent.job
                     outbound.append(Outbound.of(key, poll.project_id, intent.job))
         report.claimed += len(outbound)
