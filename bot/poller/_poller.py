@@ -359,6 +359,7 @@ class Poller:
         for poll in polls:
             for key, intent in poll.intents.items():
                 if key in mine:
+                    mine.discard(key)  # once, even if two projects decided the same key
                     self._jobs[intent.job.id] = intent.job
                     outbound.append(Outbound.of(key, poll.project_id, intent.job))
         report.claimed += len(outbound)
