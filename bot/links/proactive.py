@@ -191,10 +191,12 @@ class CycleDms:
     async def after_projects(self, outcomes: Mapping[str, Sequence[JobOutcome]]) -> DmReport:
         """``after_project`` for several projects (project id -> outcomes); never raises.
 
-        The projects' "DM me when it's done" requests are read in one query. Call it after
-        the projects' jobs were fetched, as ``after_project``: a request saved after that
-        read is for a job this cycle saw finish only if its button was pressed before the
-        job ended and saved after the fetch, the same window as one read per project.
+        The projects' "DM me when it's done" requests are read in one query, which must
+        come after all their fetches (as ``after_project`` comes after its project's). A
+        request is lost only if it is saved after this read for a job the fetch already saw
+        finish, i.e. if the button's handler saw the job running before the fetch and saved
+        the request after this read; read before the fetches (once per cycle), any request
+        saved meanwhile for a job that then finished would be.
         """
         report = DmReport()
         busy = {project_id: found for project_id, found in outcomes.items() if found}
