@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import event
 
 from bot.app import Services, build_app
 from bot.core.alerting import TrackedJob
@@ -387,3 +388,52 @@ async def test_one_cycle_reads_owners_once_and_invites_once_across_its_projects(
     assert (
         await next_cycle.after_project(PROJECT_ID, await _outcomes(bot_services, later))
     ).sent == []
+
+
+async def test_a_batch_reads_its_projects_done_requests_once_and_answers_each_once(
+    signed: SignedSlack, slack: SlackStandIn, simulator: RunningSimulator, bot_services: Services
+) -> None:
+    other = "batchOther1"
+    simulator.sim.add_project(other)
+    mine = _running(simulator, "ben@example.com", outcome="FAILED", error="disk full")
+    theirs = simulator.sim.create_job(
+        other,
+        "ben@example.com",
+        created_at=simulator.clock.now() - timedelta(seconds=30),
+        run_seconds=120,
+        outcome="FAILED",
+        error="quota exceeded",
+    )
+    store = bot_services.store
+    await store.add_done_request(ANA, PROJECT_ID, mine.id)
+    await store.add_done_request(ANA, other, theirs.id)
+    await store.set_dm_enabled(BEN, False)  # only the requests are answered
+    simulator.clock.advance(300)
+    client = bot_services.peaka_for()
+    outcomes = {}
+    for project, job in ((PROJECT_ID, mine), (other, theirs)):
+        seen = await client.read_export(project, job.id)
+        known = {seen.id: TrackedJob(seen.id, Status.RUNNING, seen.created_at)}
+        watermark = Watermark(created_at=seen.created_at)
+        outcomes[project] = outcomes_seen(
+            project, known=known, observed=[seen], watermark=watermark
+        )
+    reads: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM done_requests" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        report = await proactive.CycleDms(bot_services).after_projects(outcomes)
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", note)
+    assert len(reads) == 1  # one read for the batch, not one per project
+    assert sorted(report.sent) == sorted([(mine.id, "FAILED", ANA), (theirs.id, "FAILED", ANA)])
+    texts = [message_text(m) for m in dm_channel_messages(slack, ANA)]
+    assert sum("disk full" in t for t in texts) == 1
+    assert sum("quota exceeded" in t for t in texts) == 1
+    assert await store.done_requests_of([PROJECT_ID, other]) == {PROJECT_ID: [], other: []}
+    # Again (a crash before the state was saved re-decides them): nothing twice.
+    assert (await proactive.CycleDms(bot_services).after_projects(outcomes)).sent == []

@@ -193,3 +193,46 @@ async def test_concurrent_batch_claims_from_two_engines_split_the_keys(
     )
     for key in keys:
         assert sum(key in won for won in results) == 1
+
+
+async def test_log_alerts_claims_and_suppresses_for_many_projects_at_once(
+    state_store: Store,
+) -> None:
+    k1, k2, k3, k4 = (AlertKey(f"job-{n}", Status.FAILED, "C1") for n in range(1, 5))
+    assert await state_store.claim_alert(k2, "p2", "replica-b") is True  # logged before
+    won, quiet = await state_store.log_alerts(
+        {k1: "p1", k2: "p2", k4: "p2"}, "replica-a", suppressed={k3: "p3", k4: "p2"}
+    )
+    assert (won, quiet) == ({k1, k4}, {k3})  # k4 is both: claimed
+    assert [
+        (r.project_id, r.state, r.claimed_by) for r in await state_store.alerts_for("job-1")
+    ] == [("p1", "claimed", "replica-a")]
+    [suppressed] = await state_store.alerts_for("job-3")
+    assert (suppressed.project_id, suppressed.state, suppressed.last_error) == (
+        "p3",
+        "suppressed",
+        "muted",
+    )
+    [before] = await state_store.alerts_for("job-2")
+    assert before.claimed_by == "replica-b"  # refused, untouched
+    # Nothing is anyone's twice, and an empty batch asks nothing.
+    assert await state_store.log_alerts({k1: "p1"}, "replica-c", suppressed={k3: "p3"}) == (
+        set(),
+        set(),
+    )
+    assert await state_store.log_alerts({}, "replica-a") == (set(), set())
+    with pytest.raises(ValueError, match="project_id"):
+        await state_store.log_alerts({AlertKey("job-9", Status.FAILED, "C1"): ""}, "replica-a")
+    assert await state_store.alert_state(AlertKey("job-9", Status.FAILED, "C1")) is None
+
+
+async def test_concurrent_log_alerts_from_two_engines_split_the_keys(
+    store_backend: Backend,
+) -> None:
+    first, second = await store_backend.open(), await store_backend.open()
+    keys = {AlertKey(f"multi-{n}", Status.FAILED, "C1"): f"p{n % 3}" for n in range(30)}
+    results = await asyncio.gather(
+        *((first if i % 2 else second).log_alerts(keys, f"r{i}") for i in range(6))
+    )
+    for key in keys:
+        assert sum(key in won for won, _ in results) == 1

@@ -47,6 +47,24 @@ async def test_done_requests(state_store: Store, store_backend: Backend) -> None
     assert await state_store.done_requests("p9") == []
 
 
+async def test_done_requests_of_many_projects_in_one_read(
+    state_store: Store, store_backend: Backend
+) -> None:
+    await state_store.add_done_request("U1", "p1", "job-b")
+    store_backend.clock.advance(1)
+    await state_store.add_done_request("U2", "p1", "job-a")
+    await state_store.add_done_request("U1", "p2", "job-c")
+    await state_store.add_done_request("U1", "p3", "job-d")  # not asked for
+    found = await state_store.done_requests_of(["p2", "p1", "p9"])
+    assert found == {
+        "p1": [("U1", "job-b"), ("U2", "job-a")],  # oldest first, as done_requests
+        "p2": [("U1", "job-c")],
+        "p9": [],
+    }
+    for project in ("p1", "p2", "p9"):
+        assert found[project] == await state_store.done_requests(project)
+
+
 async def test_owner_dm_settings_read_many_users_at_once(state_store: Store) -> None:
     await state_store.set_dm_enabled("U1", False)
     await state_store.set_dm_enabled("U3", True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from bot.peaka import Status
-from bot.store import JobState, ProjectState, Store
+from bot.store import JobState, PollResult, ProjectState, Store
 
 pytest_plugins = ["tests.store_fixtures"]
 
@@ -190,3 +190,66 @@ async def test_save_poll_result_is_all_or_nothing(state_store: Store) -> None:
     with pytest.raises(ValueError, match="of project 'p1'"):
         await state_store.save_poll_result("p1", state=ProjectState("p2"))
     assert await state_store.poll_state("p1") == before
+
+
+async def test_poll_states_reads_many_projects_at_once(state_store: Store) -> None:
+    p1 = [job("a", Status.RUNNING, 1), job("b", Status.PENDING, 2)]
+    p2 = [job("a", Status.RUNNING, 5, project="p2")]  # same job id, other project
+    await state_store.upsert_job_states([*p1, *p2])
+    mark = ProjectState("p1", baseline_at=T0, newest_seen_ids=frozenset({"b"}), last_polled_at=T0)
+    await state_store.save_project_state(mark)
+    read = await state_store.poll_states(["p2", "p1", "p3", "p1"])
+    assert read == {
+        "p1": (mark, {s.job_id: s for s in p1}),
+        "p2": (None, {"a": p2[0]}),
+        "p3": (None, {}),  # never polled: still in the answer
+    }
+    for project in ("p1", "p2", "p3"):
+        assert read[project] == await state_store.poll_state(project)
+    assert await state_store.poll_states([]) == {}
+
+
+async def test_save_poll_results_saves_a_batch_of_projects_in_one_go(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [
+            job("a", Status.RUNNING, 1),
+            job("a", Status.RUNNING, 1, "p2"),
+            job("b", Status.RUNNING, 2, "p2"),
+        ]
+    )
+    s1 = ProjectState("p1", baseline_at=T0, newest_seen_ids=frozenset({"c"}), last_polled_at=T0)
+    s3 = ProjectState("p3", baseline_at=T0, last_polled_at=T0)
+    await state_store.save_poll_results(
+        [
+            PollResult(
+                "p1", upsert=(job("c", Status.PENDING, 3),), delete=frozenset({"a"}), state=s1
+            ),
+            # p2 loses "b" only: p1's deletion of "a" must not reach p2's "a".
+            PollResult("p2", upsert=(job("a", Status.FAILED, 1, "p2"),), delete=frozenset({"b"})),
+            PollResult("p3", state=s3),
+        ]
+    )
+    assert await state_store.poll_state("p1") == (s1, {"c": job("c", Status.PENDING, 3)})
+    assert await state_store.poll_state("p2") == (None, {"a": job("a", Status.FAILED, 1, "p2")})
+    assert await state_store.poll_state("p3") == (s3, {})
+    await state_store.save_poll_results([])
+    await state_store.save_poll_results([PollResult("p1")])  # nothing to save
+    assert (await state_store.poll_state("p1"))[0] == s1
+
+
+async def test_save_poll_results_is_all_or_nothing_for_the_batch(state_store: Store) -> None:
+    await state_store.upsert_job_states(
+        [job("a", Status.RUNNING, 1), job("a", Status.RUNNING, 1, "p2")]
+    )
+    before = await state_store.poll_states(["p1", "p2"])
+    good = PollResult("p1", delete=frozenset({"a"}), state=ProjectState("p1", baseline_at=T0))
+    naive = JobState("p2", "late", Status.RUNNING, datetime(2026, 6, 10, 12, 0))
+    for bad in (
+        PollResult("p2", upsert=(naive,)),
+        PollResult("p2", upsert=(job("z", Status.RUNNING, 1, "p1"),)),
+        PollResult("p2", state=ProjectState("p1")),
+        PollResult("p1", upsert=(job("z", Status.RUNNING, 1),)),  # p1 twice in one batch
+    ):
+        with pytest.raises(ValueError):
+            await state_store.save_poll_results([good, bad])
+    assert await state_store.poll_states(["p1", "p2"]) == before

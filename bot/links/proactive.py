@@ -185,13 +185,54 @@ class CycleDms:
         report = DmReport()
         if self._services.store is None or self._services.slack is None or not outcomes:
             return report
+        await self._send_safely(project_id, outcomes, report)
+        return report
+
+    async def after_projects(self, outcomes: Mapping[str, Sequence[JobOutcome]]) -> DmReport:
+        """``after_project`` for several projects (project id -> outcomes); never raises.
+
+        The projects' "DM me when it's done" requests are read in one query, which must
+        come after all their fetches (as ``after_project`` comes after its project's). A
+        request is lost only if it is saved after this read for a job the fetch already saw
+        finish, i.e. if the button's handler saw the job running before the fetch and saved
+        the request after this read; read before the fetches (once per cycle), any request
+        saved meanwhile for a job that then finished would be.
+        """
+        report = DmReport()
+        busy = {project_id: found for project_id, found in outcomes.items() if found}
+        if self._services.store is None or self._services.slack is None or not busy:
+            return report
         try:
-            await self._send_for_outcomes(project_id, outcomes, report)
+            requests = await self._services.store.done_requests_of(busy)
+        except (StoreError, OSError) as exc:
+            log.warning(
+                "proactive DMs for %d project(s) stopped: %s", len(busy), type(exc).__name__
+            )
+            return report
+        except Exception:
+            log.exception("proactive DMs for %d project(s) failed", len(busy))
+            return report
+        await asyncio.gather(
+            *(
+                self._send_safely(project_id, found, report, requests[project_id])
+                for project_id, found in busy.items()
+            )
+        )
+        return report
+
+    async def _send_safely(
+        self,
+        project_id: str,
+        outcomes: Sequence[JobOutcome],
+        report: DmReport,
+        requests: Sequence[tuple[str, str]] | None = None,
+    ) -> None:
+        try:
+            await self._send_for_outcomes(project_id, outcomes, report, requests)
         except (StoreError, OSError) as exc:
             log.warning("proactive DMs for project %s stopped: %s", project_id, type(exc).__name__)
         except Exception:
             log.exception("proactive DMs for project %s failed", project_id)
-        return report
 
     async def _settings(self, owners: Collection[str]) -> dict[str, OwnerDmSettings]:
         """Each owner's DM settings; one store read for the owners not asked about yet."""
@@ -214,8 +255,13 @@ class CycleDms:
         return found
 
     async def _send_for_outcomes(
-        self, project_id: str, outcomes: Sequence[JobOutcome], report: DmReport
+        self,
+        project_id: str,
+        outcomes: Sequence[JobOutcome],
+        report: DmReport,
+        requests: Sequence[tuple[str, str]] | None = None,
     ) -> None:
+        """``requests``: the project's done requests as (user id, job id), if already read."""
         services = self._services
         store = services.store
         jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
@@ -224,7 +270,9 @@ class CycleDms:
             if outcome.status not in statuses:
                 statuses.append(outcome.status)
         waiting: dict[str, list[str]] = {}
-        for user_id, job_id in await store.done_requests(project_id):
+        if requests is None:
+            requests = await store.done_requests(project_id)
+        for user_id, job_id in requests:
             waiting.setdefault(job_id, []).append(user_id)
         # Done requests are answered whatever the settings; owners hear of SUCCEEDED and
         # FAILED per theirs (read below, for every owner of this project at once).

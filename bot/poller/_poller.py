@@ -5,10 +5,12 @@ One cycle:
 1. load the subscriptions; projects with a subscription that isn't broken are polled
    (``_projects_to_poll``, where leases will slot in), minus those backing off;
 2. settle leftover alerts (claimed before, never confirmed) against channel history;
-3. per project, in parallel and isolated from each other: fetch (``_fetch``), decide
-   (``bot.core.alerting.decide_alerts``), claim the alerts, log muted ones as suppressed,
-   then save the tracked jobs and the watermark — in that order, so a crash in between
-   never loses an alert (re-deciding it finds the claim);
+3. in batches of BATCH_SIZE projects (BATCH_LANES batches at a time): read the batch's poll
+   state in one query; per project, in parallel and isolated from each other, fetch
+   (``_fetch``) and decide (``bot.core.alerting.decide_alerts``); then for the batch, in one
+   transaction each: claim the alerts (muted ones logged as suppressed), send owners' DMs,
+   save the tracked jobs and the watermarks — in that order, so a crash or a failed save in
+   between never loses an alert (re-deciding it finds the claim);
 4. post: a card per alert, or a digest when a channel gets more than five.
 """
 
@@ -18,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,15 +28,29 @@ from cachetools import TTLCache
 
 from bot import metrics
 from bot.app import Services
-from bot.core.alerting import AlertDecision, ChannelSubscription, TrackedJob, decide_alerts
+from bot.core.alerting import (
+    AlertDecision,
+    AlertIntent,
+    ChannelSubscription,
+    TrackedJob,
+    decide_alerts,
+)
 from bot.core.fetch_plan import Depths, Watermark
-from bot.links.proactive import CycleDms, outcomes_seen, sweep_done_requests
+from bot.links.proactive import CycleDms, JobOutcome, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
-from bot.poller._fetch import fetch_project
+from bot.poller._fetch import ProjectFetch, fetch_project
 from bot.poller._reconcile import Leftovers
-from bot.store import AlertDeduplicator, AlertKey, JobState, ProjectState, Store, Subscription
+from bot.store import (
+    AlertDeduplicator,
+    AlertKey,
+    JobState,
+    PollResult,
+    ProjectState,
+    Store,
+    Subscription,
+)
 
 __all__ = ["CycleReport", "Poller"]
 
@@ -42,6 +58,12 @@ log = logging.getLogger(__name__)
 
 # How many projects one cycle polls at once (each is a few sequential requests).
 MAX_PROJECTS_IN_PARALLEL = 16
+# Projects whose store work goes together: one read of their poll state, one transaction
+# of alert claims, one of results (instead of one of each per project).
+BATCH_SIZE = MAX_PROJECTS_IN_PARALLEL
+# Batches in flight at once. A batch waits for its slowest project (a rate-limited one may
+# retry for the Peaka client's whole timeout); meanwhile the other lane uses the fetch slots.
+BATCH_LANES = 2
 
 # SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
 EXPIRY_CHECK_SECONDS = 300.0
@@ -206,10 +228,7 @@ class Poller:
                     ready[project_id] = subs
                 else:
                     report.skipped.append(project_id)
-            results = await asyncio.gather(
-                *(self._poll_safely(pid, subs, mutes, dms, report) for pid, subs in ready.items())
-            )
-            fresh = [alert for batch in results for alert in batch]
+            fresh = await self._poll_batches(ready, mutes, dms, report)
             await self._delivery.deliver([*leftovers, *fresh])
             if self._services.settings.linking_enabled:
                 # Subscribed projects are some replica's poll (the outcome path DMs there);
@@ -266,43 +285,177 @@ class Poller:
             self._reach.pop(project_id, None)
             self._depths.pop(project_id, None)
 
-    async def _poll_safely(
+    async def _poll_batches(
         self,
-        project_id: str,
-        subs: list[ChannelSubscription],
+        ready: dict[str, list[ChannelSubscription]],
         mutes: _MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
-        """One project's cycle; its failures are logged and back it off, never raised."""
+        """Poll ``ready`` in batches of BATCH_SIZE, BATCH_LANES batches at a time.
+
+        The alerts come back in ``ready``'s order, whichever batch finished first.
+        """
+        projects = list(ready.items())
+        batches = [dict(projects[i : i + BATCH_SIZE]) for i in range(0, len(projects), BATCH_SIZE)]
+        alerts: list[list[Outbound]] = [[] for _ in batches]
+        pending = iter(enumerate(batches))
+
+        async def lane() -> None:
+            # Lanes share ``pending``: each batch goes to whichever lane is free first.
+            for index, batch in pending:
+                try:
+                    alerts[index] = await self._poll_batch(batch, mutes, dms, report)
+                except Exception:  # a bug, not a failure of Peaka or the store: go on
+                    self._batch_failed(batch, report, "polling a batch")
+
+        await asyncio.gather(*(lane() for _ in range(min(BATCH_LANES, len(batches)))))
+        return [alert for batch in alerts for alert in batch]
+
+    async def _poll_batch(
+        self,
+        projects: dict[str, list[ChannelSubscription]],
+        mutes: _MuteCheck,
+        dms: CycleDms | None,
+        report: CycleReport,
+    ) -> list[Outbound]:
+        """One batch of projects' cycle; failures back off the projects they hit, never raise.
+
+        The store work is per batch: one read of the projects' poll state, then each
+        project is fetched and decided on its own (a failure backs off only that project),
+        then one transaction claims the alerts of all of them (and logs muted ones), the
+        owners' DMs go out, and one transaction saves what they track and their watermarks.
+        Claims before saves: a crash or a failed save in between re-decides the same alerts
+        next cycle from the old state, and the log refuses them (the leftovers pass sends
+        what was never confirmed). Returns every alert this batch claimed.
+        """
         try:
-            async with self._in_parallel:
-                alerts = await self._poll_project(project_id, subs, mutes, dms, report)
-        except RateLimitedError as exc:
+            loaded = await self._store.poll_states(projects)
+        except Exception:
+            self._batch_failed(projects, report, "reading the poll state")
+            return []
+        polled = await asyncio.gather(
+            *(
+                self._fetch_safely(project_id, subs, loaded[project_id], mutes, dms, report)
+                for project_id, subs in projects.items()
+            )
+        )
+        polls = [poll for poll in polled if poll is not None]
+        if not polls:
+            return []
+        # 1. Claims first (see above), all of the batch in one transaction.
+        try:
+            won, suppressed = await self._dedup.claim_batch(
+                {key: poll.project_id for poll in polls for key in poll.intents},
+                self.instance_id,
+                suppressed={key: poll.project_id for poll in polls for key in poll.muted},
+            )
+        except Exception:
+            self._batch_failed([poll.project_id for poll in polls], report, "claiming alerts")
+            return []
+        report.suppressed += len(suppressed)
+        mine = set(won)
+        outbound: list[Outbound] = []
+        for poll in polls:
+            for key, intent in poll.intents.items():
+                if key in mine:
+                    mine.discard(key)  # once, even if two projects decided the same key
+                    self._jobs[intent.job.id] = intent.job
+                    outbound.append(Outbound.of(key, poll.project_id, intent.job))
+        report.claimed += len(outbound)
+        if dms is not None:
+            # Owners' DMs go through the same once-only log; before the state is saved, so a
+            # crash re-decides them rather than losing them.
+            await dms.after_projects({poll.project_id: poll.outcomes for poll in polls})
+        # 2. Then what is tracked and the watermarks, in one transaction. A failed save keeps
+        #    the old state (the next cycle re-decides); the claimed alerts still go out.
+        results: dict[str, PollResult] = {}
+        for poll in polls:
+            try:
+                results[poll.project_id] = self._result(poll)
+            except Exception as exc:
+                self._project_failed(poll.project_id, report, exc)
+        try:
+            await self._store.save_poll_results(results.values())
+        except ValueError:
+            # One project's bad data must not cost the others their save.
+            for result in results.values():
+                await self._save_one(result, report)
+        except Exception:
+            self._batch_failed(list(results), report, "saving the poll results")
+        else:
+            for project_id in results:
+                self._project_succeeded(project_id, report)
+        return outbound
+
+    async def _save_one(self, result: PollResult, report: CycleReport) -> None:
+        try:
+            await self._store.save_poll_results([result])
+        except Exception as exc:
+            self._project_failed(result.project_id, report, exc)
+        else:
+            self._project_succeeded(result.project_id, report)
+
+    def _project_succeeded(self, project_id: str, report: CycleReport) -> None:
+        self._backoff.succeeded(project_id)
+        report.polled.append(project_id)
+
+    def _project_failed(self, project_id: str, report: CycleReport, exc: Exception) -> None:
+        """Back the project off after ``exc`` (logged; a Peaka error without a traceback)."""
+        if isinstance(exc, RateLimitedError):
             pause = self._backoff.failed(project_id, exc.retry_after)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
-        except PeakaError as exc:
+        elif isinstance(exc, PeakaError):
             pause = self._backoff.failed(project_id)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
-        except Exception:
-            pause = self._backoff.failed(project_id)
-            log.exception("polling project %s failed; skipping it for %.0f s", project_id, pause)
         else:
-            self._backoff.succeeded(project_id)
-            report.polled.append(project_id)
-            return alerts
+            pause = self._backoff.failed(project_id)
+            log.error(
+                "polling project %s failed; skipping it for %.0f s",
+                project_id,
+                pause,
+                exc_info=exc,
+            )
         report.failed.append(project_id)
-        return []
 
-    async def _poll_project(
+    def _batch_failed(self, projects: Iterable[str], report: CycleReport, doing: str) -> None:
+        """Back off every project of a batch whose store step failed; logged once."""
+        failed = list(projects)
+        pauses = [self._backoff.failed(project_id) for project_id in failed]
+        report.failed += failed
+        log.exception(
+            "%s for %d project(s) failed; skipping them for up to %.0f s",
+            doing,
+            len(failed),
+            max(pauses, default=0.0),
+        )
+
+    async def _fetch_safely(
         self,
         project_id: str,
         subs: list[ChannelSubscription],
+        loaded: tuple[ProjectState | None, dict[str, JobState]],
         mutes: _MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
-    ) -> list[Outbound]:
-        state, rows = await self._store.poll_state(project_id)
+    ) -> _Poll | None:
+        """One project's fetch and decision; None (and backed off) when it failed."""
+        try:
+            async with self._in_parallel:
+                return await self._fetch_and_decide(project_id, subs, loaded, mutes, dms)
+        except Exception as exc:
+            self._project_failed(project_id, report, exc)
+            return None
+
+    async def _fetch_and_decide(
+        self,
+        project_id: str,
+        subs: list[ChannelSubscription],
+        loaded: tuple[ProjectState | None, dict[str, JobState]],
+        mutes: _MuteCheck,
+        dms: CycleDms | None,
+    ) -> _Poll:
+        state, rows = loaded
         watermark = None
         now = self._services.clock()
         if state is not None and state.baseline_at is not None:
@@ -350,32 +503,32 @@ class Poller:
         muted = {c for c in {i.channel for i in decision.alerts} if await mutes.muted(c)}
         if muted:
             decision = decide(muted)
-        # 1. Claims first: a crash after this point re-decides the same alerts next cycle,
-        #    and the log refuses them (the leftovers pass sends what was never confirmed).
-        intents = {AlertKey(i.job.id, i.status, i.channel): i for i in decision.alerts}
-        outbound: list[Outbound] = []
-        for key in await self._dedup.claim_new(intents, project_id, self.instance_id):
-            job = intents[key].job
-            self._jobs[job.id] = job
-            outbound.append(Outbound.of(key, project_id, job))
-        for intent in decision.suppressed:
-            key = AlertKey(intent.job.id, intent.status, intent.channel)
-            if await self._store.suppress_alert(key, project_id, self.instance_id, "muted"):
-                report.suppressed += 1
-        report.claimed += len(outbound)
+        outcomes = []
         if dms is not None:
-            # Owners' DMs go through the same once-only log; before the state is saved, so a
-            # crash re-decides them rather than losing them.
             outcomes = outcomes_seen(
                 project_id, known=known, observed=fetched.observed, watermark=watermark
             )
-            await dms.after_project(project_id, outcomes)
-        # 2. Then what is tracked and the watermark, in one transaction.
+        return _Poll(
+            project_id=project_id,
+            state=state,
+            watermark=watermark,
+            now=now,
+            fetched=fetched,
+            decision=decision,
+            intents={AlertKey(i.job.id, i.status, i.channel): i for i in decision.alerts},
+            muted=[AlertKey(i.job.id, i.status, i.channel) for i in decision.suppressed],
+            outcomes=outcomes,
+        )
+
+    def _result(self, poll: _Poll) -> PollResult:
+        """What to save of one project's cycle: tracked jobs and, if it moved, the watermark."""
+        project_id, decision, fetched = poll.project_id, poll.decision, poll.fetched
+        state, watermark, now = poll.state, poll.watermark, poll.now
         seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
-        changed = [
+        changed = tuple(
             JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
             for t in decision.changed
-        ]
+        )
         dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
         if watermark is None:
             log.info(
@@ -393,12 +546,26 @@ class Poller:
                 newest_seen_ids=decision.watermark.ids,
                 last_polled_at=now,
             )
-        await self._store.save_poll_result(project_id, upsert=changed, delete=dropped, state=saved)
-        return outbound
+        return PollResult(project_id, upsert=changed, delete=frozenset(dropped), state=saved)
 
     def _expiry_due(self, project_id: str) -> bool:
         last = self._expiry_checked.get(project_id)
         return last is None or self._monotonic() - last >= EXPIRY_CHECK_SECONDS
+
+
+@dataclass(slots=True)
+class _Poll:
+    """One project's cycle between its fetch and its save."""
+
+    project_id: str
+    state: ProjectState | None
+    watermark: Watermark | None
+    now: datetime
+    fetched: ProjectFetch
+    decision: AlertDecision
+    intents: dict[AlertKey, AlertIntent]
+    muted: list[AlertKey]
+    outcomes: list[JobOutcome]
 
 
 def _stale(state: ProjectState | None, now: datetime) -> bool:

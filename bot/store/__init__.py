@@ -28,6 +28,7 @@ from bot.store._records import (
     JobState,
     LinkedKey,
     OwnerDmSettings,
+    PollResult,
     ProjectState,
     Subscription,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "KeyDecryptionError",
     "LinkedKey",
     "OwnerDmSettings",
+    "PollResult",
     "ProjectState",
     "SchemaVersionError",
     "Store",

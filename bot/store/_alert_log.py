@@ -7,7 +7,7 @@ process can win; a claim whose owner died before confirming is taken over with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -37,17 +37,58 @@ class AlertLogStore(StoreBase):
 
         Returns the keys this call inserted (each one only ever to one caller).
         """
-        need_text(project_id=project_id, claimed_by=claimed_by)
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return set()
-        won: set[AlertKey] = set()
-        async with self._write() as conn:
-            for key in wanted:
-                stmt = self._alert_insert(key, project_id, claimed_by, "claimed", None)
-                if (await conn.execute(stmt)).rowcount == 1:
-                    won.add(key)
+        need_text(project_id=project_id)
+        won, _ = await self.log_alerts(dict.fromkeys(keys, project_id), claimed_by)
         return won
+
+    async def log_alerts(
+        self,
+        claims: Mapping[AlertKey, str],
+        claimed_by: str,
+        *,
+        suppressed: Mapping[AlertKey, str] | None = None,
+        reason: str = "muted",
+    ) -> tuple[set[AlertKey], set[AlertKey]]:
+        """Claim ``claims`` and log ``suppressed`` (key -> project id) in one transaction.
+
+        What ``claim_alert`` and ``suppress_alert`` would do key by key, for alerts of any
+        number of projects, in one multi-row INSERT per 500 keys. Returns the claims this
+        call inserted and the suppressions it logged: each key is only ever one caller's.
+        A key in both is claimed.
+        """
+        need_text(claimed_by=claimed_by)
+        entries: list[tuple[AlertKey, str, str, str | None]] = [
+            (key, project_id, "claimed", None) for key, project_id in claims.items()
+        ]
+        entries += [
+            (key, project_id, "suppressed", reason)
+            for key, project_id in (suppressed or {}).items()
+            if key not in claims
+        ]
+        if not entries:
+            return set(), set()
+        for _, project_id, _, _ in entries:
+            need_text(project_id=project_id)
+        now = self._now()
+        logged: set[AlertKey] = set()
+        rows = [
+            _alert_row(key, project_id, claimed_by, state, error, now)
+            for key, project_id, state, error in entries
+        ]
+        stmt = (
+            self._insert(alert_log)
+            .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+            .returning(alert_log.c.job_id, alert_log.c.status, alert_log.c.target)
+        )
+        async with self._write() as conn:
+            # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insert
+            # many values") from one cached compile. Only inserted rows come back: a key
+            # logged before, by anyone, does not.
+            for job_id, status, target in await conn.execute(stmt, rows):
+                logged.add(AlertKey(job_id, Status(status), target))
+        won = {key for key in claims if key in logged}
+        quiet = {key for key in (suppressed or {}) if key in logged and key not in claims}
+        return won, quiet
 
     async def suppress_alert(
         self, key: AlertKey, project_id: str, claimed_by: str, reason: str = "muted"
@@ -141,22 +182,9 @@ class AlertLogStore(StoreBase):
     def _alert_insert(
         self, key: AlertKey, project_id: str, claimed_by: str, state: str, error: str | None
     ) -> Any:
+        row = _alert_row(key, project_id, claimed_by, state, error, self._now())
         return (
-            self._insert(alert_log)
-            .values(
-                job_id=key.job_id,
-                status=Status(key.status).value,
-                target=key.target,
-                project_id=project_id,
-                state=state,
-                claimed_by=claimed_by,
-                claimed_at=self._now(),
-                attempts=1,
-                last_error=error,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[alert_log.c.job_id, alert_log.c.status, alert_log.c.target]
-            )
+            self._insert(alert_log).values(row).on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
         )
 
     async def _update_claimed(self, key: AlertKey, values: dict[str, Any], verb: str) -> None:
@@ -167,6 +195,30 @@ class AlertLogStore(StoreBase):
                     f"cannot {verb} alert {key.job_id}/{key.status}/{key.target}: "
                     "it was never claimed (call claim_alert first)"
                 )
+
+
+_KEY_COLUMNS = [alert_log.c.job_id, alert_log.c.status, alert_log.c.target]
+
+
+def _alert_row(
+    key: AlertKey,
+    project_id: str,
+    claimed_by: str,
+    state: str,
+    error: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "job_id": key.job_id,
+        "status": Status(key.status).value,
+        "target": key.target,
+        "project_id": project_id,
+        "state": state,
+        "claimed_by": claimed_by,
+        "claimed_at": now,
+        "attempts": 1,
+        "last_error": error,
+    }
 
 
 def _is(key: AlertKey) -> ColumnElement[bool]:

@@ -8,7 +8,7 @@ truth: a fresh deduplicator after a restart still refuses every logged key.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from cachetools import TTLCache
 
@@ -88,6 +88,41 @@ class AlertDeduplicator:
         for key in fresh:
             self._handled[key] = True
         return [key for key in fresh if key in won]
+
+    async def claim_batch(
+        self,
+        claims: Mapping[AlertKey, str],
+        claimed_by: str,
+        *,
+        suppressed: Mapping[AlertKey, str] | None = None,
+    ) -> tuple[list[AlertKey], set[AlertKey]]:
+        """``claim_new`` for alerts of several projects (key -> project id), in one transaction.
+
+        ``suppressed`` (muted) alerts are logged in the same transaction, never to be sent.
+        Keys cached as handled are skipped without a query; every key is cached afterwards
+        (only once the transaction committed). Returns the claims this caller must send (in
+        ``claims``' order) and the suppressions it logged.
+        """
+        fresh = {key: project for key, project in claims.items() if key not in self._handled}
+        quiet = {
+            key: project
+            for key, project in (suppressed or {}).items()
+            if key not in self._handled and key not in claims
+        }
+        skipped = len(claims) - len(fresh)
+        if skipped:
+            self.cache_hits += skipped
+            ALERTS_DEDUPLICATED.labels(layer="cache").inc(skipped)
+        if not fresh and not quiet:
+            return [], set()
+        self.cache_misses += len(fresh)
+        won, logged = await self._store.log_alerts(fresh, claimed_by, suppressed=quiet)
+        lost = len(fresh) - len(won)
+        if lost:
+            ALERTS_DEDUPLICATED.labels(layer="database").inc(lost)
+        for key in (*fresh, *quiet):
+            self._handled[key] = True
+        return [key for key in fresh if key in won], logged
 
     async def confirm(self, key: AlertKey, slack_channel: str, slack_ts: str) -> None:
         """Record the posted message (see :meth:`Store.confirm_alert`)."""

@@ -106,6 +106,29 @@ class DirectMessageStore(StoreBase):
         async with self._read() as conn:
             return [(row.user_id, row.job_id) for row in await conn.execute(stmt)]
 
+    async def done_requests_of(
+        self, project_ids: Collection[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """``done_requests`` of several projects in one read, by project (every one asked for)."""
+        wanted = sorted(set(project_ids))
+        found: dict[str, list[tuple[str, str]]] = {project_id: [] for project_id in wanted}
+        async with self._read() as conn:
+            for batch in chunks(wanted):
+                stmt = (
+                    select(
+                        done_requests.c.project_id, done_requests.c.user_id, done_requests.c.job_id
+                    )
+                    .where(done_requests.c.project_id.in_(batch))
+                    .order_by(
+                        done_requests.c.requested_at,
+                        done_requests.c.job_id,
+                        done_requests.c.user_id,
+                    )
+                )
+                for row in await conn.execute(stmt):
+                    found[row.project_id].append((row.user_id, row.job_id))
+        return found
+
     async def remove_done_request(self, user_id: str, project_id: str, job_id: str) -> bool:
         """Drop one request (after the DM went out); True when it existed."""
         stmt = delete(done_requests).where(

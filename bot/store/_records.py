@@ -15,6 +15,7 @@ __all__ = [
     "JobState",
     "LinkedKey",
     "OwnerDmSettings",
+    "PollResult",
     "ProjectState",
     "Subscription",
 ]
@@ -63,6 +64,20 @@ class ProjectState:
     newest_created_at: datetime | None = None
     newest_seen_ids: frozenset[str] = frozenset()
     last_polled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """One project's changes from one poll cycle (see ``Store.save_poll_results``).
+
+    ``upsert`` these job states, ``delete`` these job ids, then save ``state`` (None: leave
+    the project state as it is).
+    """
+
+    project_id: str
+    upsert: tuple[JobState, ...] = ()
+    delete: frozenset[str] = frozenset()
+    state: ProjectState | None = None
 
 
 @dataclass(frozen=True, slots=True)
