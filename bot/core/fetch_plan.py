@@ -4,10 +4,11 @@ List Exports orders jobs by ``createdAt``, newest first, not by when they last c
 cycle the poller pages down to the previous cycle's newest ``createdAt`` (the
 :class:`Watermark`): everything at or above it is new or recent. Tracked jobs that are still
 PENDING or RUNNING but lie below that point (long jobs pushed off the first pages by newer
-ones) are *stragglers*. For them it either keeps paging or reads them one by one (Read
-Export), whichever costs fewer requests, or first lists every still-unfinished job at once
-(``status=PENDING,RUNNING``) and deals only with the stragglers missing from that listing:
-:func:`plan_stragglers`.
+ones) are *stragglers*. For them it keeps paging, or *seeks* them: one List request from just
+above a straggler (``createdBefore``) shows it and the jobs right below it, often other
+stragglers too, and costs what a Read of that one job would. It may first list every
+still-unfinished job at once (``status=PENDING,RUNNING``) and deal only with the stragglers
+missing from that listing. :func:`plan_stragglers` picks the fewest requests.
 
 A job's depth in the listing (how many jobs lie above it) only grows by the jobs created
 after it, so a depth seen once stays exact when the new jobs of each cycle are added:
@@ -27,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 __all__ = [
     "MIN_FIRST_PAGE",
     "PAGE_SIZE",
+    "SEEK_PAGE",
     "Depths",
     "Straggler",
     "StragglerPlan",
@@ -35,10 +37,12 @@ __all__ = [
     "estimated_pages",
     "first_page_size",
     "plan_stragglers",
+    "seek_requests",
 ]
 
 PAGE_SIZE = 200  # the List endpoint's largest page
 MIN_FIRST_PAGE = 25
+SEEK_PAGE = PAGE_SIZE  # jobs one seek shows: the straggler sought and those right below it
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -113,7 +117,8 @@ class StragglerPlan:
 
     ``page_until``: keep paging until a job older than this shows up (None: stop paging).
     ``paged``: the stragglers that paging is expected to show (the newest ones); any it does
-    not show after all must be read individually. ``read``: read these one by one.
+    not show after all must be read individually. ``read``: seek these, newest first (a seek
+    shows the one sought and the jobs right below it; the last one left is simply read).
     ``requests``: the estimated number of requests.
 
     ``list_active``: first list every PENDING or RUNNING job (``page_until`` None, ``paged``
@@ -155,26 +160,33 @@ def plan_stragglers(
     page_size: int = PAGE_SIZE,
     position: int = 0,
     active_listing_pages: int | None = None,
+    expected_missing: int = 1,
+    seek_size: int = SEEK_PAGE,
 ) -> StragglerPlan:
     """The cheapest way to see every straggler again this cycle.
 
     ``frontier``: the oldest ``createdAt`` fetched so far (paging continues from there);
-    ``exhausted``: the listing has no more pages. ``position``: how many jobs the pages
-    fetched so far showed (the depth paging continues from); ``page_size``: how many jobs each
-    further page shows. A straggler's page count is exact from its ``depth`` when known,
-    else estimated from ``tracked_created`` (the ``createdAt`` of every tracked job) and
-    ``density`` (see :func:`estimated_pages`).
+    ``exhausted``: the listing has no more pages (then every straggler is read: the listing
+    showed every job there is). ``position``: how many jobs the pages fetched so far showed
+    (the depth paging continues from); ``page_size``: how many jobs each further page shows.
+    A straggler's page count is exact from its ``depth`` when known, else estimated from
+    ``tracked_created`` (the ``createdAt`` of every tracked job) and ``density`` (see
+    :func:`estimated_pages`).
 
-    Paging down to the k-th newest straggler shows the k newest at once; the others are read
-    individually. The plan picks the k with the fewest requests (pages(k) + reads), reading
-    rather than paging on a tie, since a read is exact and a page count only an estimate.
+    Paging down to the k-th newest straggler shows the k newest at once (and down to any other
+    whose known depth those pages reach); the others are sought (:func:`seek_requests`,
+    ``seek_size`` jobs a seek). The plan picks the k with the fewest requests, seeking rather
+    than paging on a tie, since a seek is exact and a page count only an estimate.
     ``active_listing_pages``: what a PENDING,RUNNING listing would cost (None: not an
-    option); the plan lists the active jobs first when that plus one request (for a
-    straggler it lacks) costs less than the best k; the stragglers it does not show are
-    planned for afterwards.
+    option); ``expected_missing``: how many stragglers that listing is expected to lack (at
+    least one is counted, so it wins only clearly). The plan lists the active jobs first when
+    its pages plus one request per expected missing straggler cost less than the best k; the
+    stragglers it does not show are planned for afterwards, when their number is known.
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, got {page_size}")
+    if seek_size < 1:
+        raise ValueError(f"seek_size must be at least 1, got {seek_size}")
     ordered = sorted(stragglers, key=lambda s: (s.created_at, s.job_id), reverse=True)
     everyone = tuple(s.job_id for s in ordered)
     if not ordered:
@@ -183,18 +195,27 @@ def plan_stragglers(
         # Nothing left to page through: a straggler the listing no longer shows must be read.
         return StragglerPlan(None, (), everyone, len(everyone))
     created = sorted(tracked_created)
-    best_k, best_cost = 0, len(ordered)
+    best_k, best_cost = 0, seek_requests(ordered, seek_size=seek_size)
     pages = 0
     for k, straggler in enumerate(ordered, start=1):
         # Paging to the k-th shows the k-1 newer ones on the way: never fewer pages.
         pages = max(pages, _pages_to(straggler, frontier, position, created, density, page_size))
-        cost = pages + len(ordered) - k
+        if pages >= best_cost:
+            break  # pages only grow from here
+        # Those pages also show every straggler down to the deepest they are known to reach.
+        shown_above = position + pages * page_size
+        reached = k
+        for index in range(k, len(ordered)):
+            depth = ordered[index].depth
+            if depth is not None and depth < shown_above:
+                reached = index + 1
+        cost = pages + seek_requests(ordered[reached:], seek_size=seek_size)
         if cost < best_cost:
-            best_k, best_cost = k, cost
-    # The listing's own pages are its least cost: each straggler it lacks (finished since)
-    # costs a read or pages on top. Count one such request so it wins only clearly.
-    if active_listing_pages is not None and active_listing_pages + 1 < best_cost:
-        return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
+            best_k, best_cost = reached, cost
+    if active_listing_pages is not None:
+        listing_cost = active_listing_pages + max(1, expected_missing)
+        if listing_cost < best_cost:
+            return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
     if best_k == 0:
         return StragglerPlan(None, (), everyone, best_cost)
     return StragglerPlan(
@@ -203,6 +224,24 @@ def plan_stragglers(
         read=everyone[best_k:],
         requests=best_cost,
     )
+
+
+def seek_requests(stragglers: Sequence[Straggler], *, seek_size: int = SEEK_PAGE) -> int:
+    """Requests to see ``stragglers`` by seeking, newest first: at most one each.
+
+    A seek shows the job sought and the ``seek_size`` - 1 jobs below it, so with known
+    depths one seek covers every straggler less than ``seek_size`` deeper; seeking the
+    newest not yet shown, again and again, needs the fewest seeks there are. A straggler of
+    unknown depth is counted as one seek of its own (it may well be shown by another's).
+    """
+    known = sorted(s.depth for s in stragglers if s.depth is not None)
+    count = len(stragglers) - len(known)
+    shown_until = None  # the first depth the last seek did not show
+    for depth in known:
+        if shown_until is None or depth >= shown_until:
+            count += 1
+            shown_until = depth + seek_size
+    return count
 
 
 class Depths:
