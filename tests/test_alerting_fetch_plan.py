@@ -16,6 +16,8 @@ from bot.core.fetch_plan import (
     PAGE_SIZE,
     SEEK_PAGE,
     Depths,
+    Offsets,
+    Place,
     Straggler,
     StragglerPlan,
     Watermark,
@@ -319,6 +321,83 @@ def test_seeks_cover_known_depths_a_seek_page_apart_and_unknown_ones_one_each() 
     assert seek_requests([s("a", 5), s("b", 6), s("u", None), s("v", None)]) == 3
     assert seek_requests([s("a", 0), s("b", 3), s("c", 6)], seek_size=3) == 3
     assert SEEK_PAGE == PAGE_SIZE
+
+
+def test_seeks_group_places_per_frame_apart_from_depths() -> None:
+    def placed(name: str, frame: int, offset: int) -> Straggler:
+        return Straggler(name, at(-offset), place=Place(frame, offset))
+
+    # Frame 0: 0-199 in one seek, 250 another; frame 1 (say, offsets 10 and 20): one more.
+    # The depth-known one counts on its own even at "offset" 5: depths are another frame.
+    stragglers = [
+        placed("a", 0, 0),
+        placed("b", 0, 199),
+        placed("c", 0, 250),
+        placed("d", 1, 10),
+        placed("e", 1, 20),
+        Straggler("f", at(-5), 5, Place(0, 5)),
+        Straggler("g", at(-7)),
+    ]
+    assert seek_requests(stragglers) == 5  # a+b, c, d+e, f, g
+
+
+def test_offsets_join_pages_that_share_a_job_and_keep_the_others_apart() -> None:
+    def places(offsets: Offsets, *seconds: int) -> list[Place | None]:
+        return [offsets.get(at(-s)) for s in seconds]
+
+    offsets = Offsets().seen([at(-1), at(-2), at(-3)])
+    assert places(offsets, 1, 2, 3, 4) == [Place(0, 0), Place(0, 1), Place(0, 2), None]
+    # A page sharing at(-3): the same frame, places counted on from it.
+    offsets = offsets.seen([at(-3), at(-4), at(-5)])
+    assert places(offsets, 4, 5) == [Place(0, 3), Place(0, 4)]
+    # A page sharing nothing: a frame of its own.
+    offsets = offsets.seen([at(-100), at(-101)])
+    assert places(offsets, 100, 101) == [Place(1, 0), Place(1, 1)]
+    # A page showing jobs of both frames (at(-5) at 0, at(-100) at 3): frame 1 moves into 0.
+    offsets = offsets.seen([at(-5), at(-6), at(-7), at(-100)])
+    assert places(offsets, 5, 6, 7, 100, 101) == [
+        Place(0, 4),
+        Place(0, 5),
+        Place(0, 6),
+        Place(0, 7),
+        Place(0, 8),
+    ]
+    assert len(offsets) == 9 and len(offsets.kept([at(-1), at(-101), at(-999)])) == 2
+    # Jobs sharing an instant keep the shallowest place.
+    assert Offsets().seen([at(-1), at(-1), at(-2)]).get(at(-2)) == Place(0, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=20),  # new jobs before this seek
+            st.integers(min_value=0, max_value=80),  # where the seek starts
+            st.integers(min_value=1, max_value=30),  # how many jobs it shows
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_places_in_one_frame_are_exactly_as_far_apart_as_in_the_listing(
+    initial: int, seeks: list[tuple[int, int, int]]
+) -> None:
+    """A model listing (newest first; job n created at second n) grows at the top; seeks show
+    slices of it. Any two jobs in one frame are as far apart as their true depths."""
+    listing = [at(n) for n in reversed(range(initial))]
+    counter = initial
+    offsets = Offsets()
+    for new, start, size in seeks:
+        listing = [at(n) for n in reversed(range(counter, counter + new))] + listing
+        counter += new
+        offsets = offsets.seen(listing[start : start + size])
+        depth = {created: d for d, created in enumerate(listing)}
+        known = [(depth[c], offsets.get(c)) for c in listing if offsets.get(c) is not None]
+        for (d1, p1), (d2, p2) in itertools.combinations(known, 2):
+            assert p1 is not None and p2 is not None
+            if p1.frame == p2.frame:
+                assert p2.offset - p1.offset == d2 - d1
 
 
 def test_pages_down_to_a_straggler_also_cover_the_known_ones_they_reach() -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +30,8 @@ __all__ = [
     "PAGE_SIZE",
     "SEEK_PAGE",
     "Depths",
+    "Offsets",
+    "Place",
     "Straggler",
     "StragglerPlan",
     "Watermark",
@@ -104,11 +106,14 @@ class Straggler:
     """A tracked job that the pages fetched so far did not show.
 
     ``depth``: how many jobs lie above it in the listing now (0: the newest), when known.
+    ``place``: where it lies relative to other stragglers a seek showed with it (see
+    :class:`Offsets`), when known.
     """
 
     job_id: str
     created_at: datetime
     depth: int | None = None
+    place: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,17 +236,97 @@ def seek_requests(stragglers: Sequence[Straggler], *, seek_size: int = SEEK_PAGE
 
     A seek shows the job sought and the ``seek_size`` - 1 jobs below it, so with known
     depths one seek covers every straggler less than ``seek_size`` deeper; seeking the
-    newest not yet shown, again and again, needs the fewest seeks there are. A straggler of
-    unknown depth is counted as one seek of its own (it may well be shown by another's).
+    newest not yet shown, again and again, needs the fewest seeks there are. The same goes
+    within each frame of known places (:class:`Offsets`), counted apart from the depths and
+    from each other frame (the seeks one set needs would also cover any other). A straggler
+    of neither known depth nor place is counted as one seek of its own (it may well be
+    shown by another's).
     """
-    known = sorted(s.depth for s in stragglers if s.depth is not None)
-    count = len(stragglers) - len(known)
-    shown_until = None  # the first depth the last seek did not show
-    for depth in known:
-        if shown_until is None or depth >= shown_until:
+    groups: dict[int | None, list[int]] = {}
+    count = 0
+    for straggler in stragglers:
+        if straggler.depth is not None:
+            groups.setdefault(None, []).append(straggler.depth)
+        elif straggler.place is not None:
+            groups.setdefault(straggler.place.frame, []).append(straggler.place.offset)
+        else:
             count += 1
-            shown_until = depth + seek_size
+    for positions in groups.values():
+        shown_until = None  # the first position the last seek did not show
+        for position in sorted(positions):
+            if shown_until is None or position >= shown_until:
+                count += 1
+                shown_until = position + seek_size
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A job's offset within a frame of :class:`Offsets`."""
+
+    frame: int
+    offset: int
+
+
+class Offsets:
+    """How far apart remembered jobs lie in the listing, looked up by ``createdAt``.
+
+    A seek page shows jobs without gaps, so the jobs on it are exactly as far apart as their
+    places on it, and stay so: new jobs only come in above them (a removed job brings its
+    neighbours closer, so a seek shows more than planned, never less). Jobs on pages that
+    shared a job are in one *frame*; frames say nothing about each other. Unlike a depth,
+    no place needs the new jobs added, and no page from the top is needed to learn one.
+    Jobs sharing an instant keep the shallowest place, as in :class:`Depths`.
+    """
+
+    __slots__ = ("_places",)
+
+    def __init__(self, places: Mapping[int, Place] | None = None) -> None:
+        self._places: dict[int, Place] = dict(places or {})
+
+    def get(self, created_at: datetime) -> Place | None:
+        """The place remembered for a job created at ``created_at`` (None: not known)."""
+        return self._places.get(_micros(created_at))
+
+    def seen(self, page: Sequence[datetime]) -> Offsets:
+        """These offsets after a seek page (its jobs' ``createdAt``, newest first, no gaps).
+
+        The page's jobs join the frame of the first remembered job on it (a new frame if
+        none), and every other frame on it is shifted into that one.
+        """
+        index: dict[int, int] = {}
+        for at, created_at in enumerate(page):
+            index.setdefault(_micros(created_at), at)
+        anchors: dict[int, int] = {}  # frame -> where the page puts that frame's offset 0
+        for key, at in index.items():
+            known = self._places.get(key)
+            if known is not None:
+                anchors.setdefault(known.frame, at - known.offset)
+        if anchors:
+            frame = min(anchors)
+            base = -anchors[frame]  # the frame's offset of the page's first job
+        else:
+            frame = max((p.frame for p in self._places.values()), default=-1) + 1
+            base = 0
+        shift = {f: base + zero for f, zero in anchors.items() if f != frame}
+        places = {
+            key: Place(frame, place.offset + shift[place.frame]) if place.frame in shift else place
+            for key, place in self._places.items()
+        }
+        for key, at in index.items():
+            places[key] = Place(frame, base + at)
+        return Offsets(places)
+
+    def kept(self, created: Iterable[datetime]) -> Offsets:
+        """Only the places of jobs created at ``created`` (the ones still worth keeping)."""
+        keys = {_micros(c) for c in created}
+        return Offsets({k: p for k, p in self._places.items() if k in keys})
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def __repr__(self) -> str:
+        return f"Offsets({len(self)} jobs)"
 
 
 class Depths:

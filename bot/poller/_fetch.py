@@ -17,6 +17,7 @@ from bot.core.fetch_plan import (
     PAGE_SIZE,
     SEEK_PAGE,
     Depths,
+    Offsets,
     Straggler,
     StragglerPlan,
     Watermark,
@@ -53,7 +54,8 @@ class ProjectFetch:
     ``depths``: how many jobs lie above each tracked or listed unfinished job, where known
     (pass it back as ``previous_depths`` next cycle). ``finished_stragglers``: how many
     stragglers that were PENDING or RUNNING turned out finished or gone (None: no plan ran;
-    pass it back as ``previous_finished`` next cycle).
+    pass it back as ``previous_finished`` next cycle). ``offsets``: where tracked jobs that
+    seeks showed lie relative to each other (pass it back as ``previous_offsets``).
     """
 
     listed: list[ExportJob] = field(default_factory=list)
@@ -66,6 +68,7 @@ class ProjectFetch:
     reach: int | None = None
     depths: Depths = field(default_factory=Depths)
     finished_stragglers: int | None = None
+    offsets: Offsets = field(default_factory=Offsets)
 
     @property
     def observed(self) -> list[ExportJob]:
@@ -109,6 +112,7 @@ async def fetch_project(
     previous_reach: int | None = None,
     previous_depths: Depths | None = None,
     previous_finished: int | None = None,
+    previous_offsets: Offsets | None = None,
 ) -> ProjectFetch:
     """Fetch what this cycle needs to know about ``project_id``.
 
@@ -116,11 +120,13 @@ async def fetch_project(
     PENDING or RUNNING (a status-filtered listing, so history costs nothing). Otherwise: pages
     until one reaches below the watermark, then stragglers (tracked jobs not seen yet that are
     unfinished, or SUCCEEDED ones when ``check_expiry``) per ``plan_stragglers``: a
-    PENDING,RUNNING listing, paging on, or seeking them. ``previous_depths`` and
-    ``previous_finished``: the previous cycle's ``ProjectFetch.depths`` and
-    ``finished_stragglers`` (this process's memory; None: unknown).
+    PENDING,RUNNING listing, paging on, or seeking them. ``previous_depths``,
+    ``previous_finished`` and ``previous_offsets``: the previous cycle's
+    ``ProjectFetch.depths``, ``finished_stragglers`` and ``offsets`` (this process's memory;
+    None: unknown).
     """
     result = ProjectFetch()
+    result.offsets = (previous_offsets or Offsets()).kept(t.created_at for t in tracked.values())
     pager = _Pager(client, project_id, result)
     if watermark is None:
         await pager.next_page()
@@ -145,7 +151,12 @@ async def fetch_project(
 
     seen = {job.id for job in result.listed}
     stragglers = [
-        Straggler(t.job_id, t.created_at, _depth(depths, t.created_at, new_jobs))
+        Straggler(
+            t.job_id,
+            t.created_at,
+            _depth(depths, t.created_at, new_jobs),
+            result.offsets.get(t.created_at),
+        )
         for t in tracked.values()
         if t.job_id not in seen and _needs_checking(t.status, check_expiry)
     ]
@@ -186,6 +197,7 @@ async def fetch_project(
         await _read_all(client, project_id, to_read, result)
     result.reach = _reach(result.listed, watermark, tracked)
     result.finished_stragglers = _finished_count(stragglers, tracked, result)
+    result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
     result.depths = _depths(result, tracked, new_jobs, depths)
     return result
 
@@ -257,6 +269,7 @@ async def _seek_all(
             project_id, limit=SEEK_PAGE, created_before=tracked[target].created_at + _MICROSECOND
         )
         into.seeks += 1
+        into.offsets = into.offsets.seen([job.created_at for job in page])
         shown = {job.id: job for job in page}
         into.read.extend(without_files(shown[i]) for i in remaining if i in shown)
         if target not in shown:
