@@ -197,3 +197,27 @@ async def test_without_remembered_depths_a_new_poller_falls_back_to_the_estimate
     rig.clock.advance(30)
     assert await _cycle(rig, rig.poller()) == (6, 0)
     assert rig.alerts("C1") == {(job.id, "FAILED"): 1 for job in stragglers}
+
+
+async def test_past_sixteen_seeks_in_a_row_the_rest_are_read_concurrently(rig: PollerRig) -> None:
+    """18 stragglers 200 jobs apart (199 finished jobs below each) all fail at once: each
+    seek shows only the one sought. Sixteen seeks one after another, then the two left are
+    read together: as many requests as seeking on, fewer round trips in a row."""
+    await rig.subscribe("C1", "p1", F)
+    t0 = rig.clock.now()
+    stragglers = []
+    for n in range(18):
+        created = t0 - timedelta(seconds=40_000 - n * 200)
+        stragglers.append(_job(rig, created, finishes=t0 + timedelta(seconds=45), failed=True))
+        for filler in range(199):
+            _job(rig, created + timedelta(seconds=1 + filler * 0.5))
+    for n in range(250):
+        _job(rig, t0 - timedelta(seconds=600 - n * 2))
+    poller = rig.poller()
+    assert await _cycle(rig, poller) == (2, 0)  # baseline: a page and the active listing
+    rig.clock.advance(30)
+    assert await _cycle(rig, poller) == (2, 0)  # the first page and the listing
+    rig.clock.advance(30)
+    # The first page, the listing (it lacks all 18), 16 seeks, then two reads.
+    assert await _cycle(rig, poller) == (18, 2)
+    assert rig.alerts("C1") == {(job.id, "FAILED"): 1 for job in stragglers}

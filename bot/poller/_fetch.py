@@ -32,6 +32,10 @@ __all__ = ["ProjectFetch", "fetch_project", "without_files"]
 log = logging.getLogger(__name__)
 
 READ_CONCURRENCY = 8
+# Seeks run one after another (each shows which stragglers the next need not seek); past
+# this many in a cycle the rest are read concurrently, so that many stragglers finishing far
+# apart cost no more requests than reads but do not take that many round trips in a row.
+MAX_SEEKS = 2 * READ_CONCURRENCY
 # Past this many pages in one cycle, say so: the interval may be too long for the traffic.
 MANY_PAGES = 20
 # Jobs a List page shows after the first: one server page of PAGE_SIZE, less the job
@@ -259,11 +263,13 @@ async def _seek_all(
     plus a microsecond) shows it and the jobs right below it: every wanted one among them is
     seen with that one request. The last one left, or one its own seek did not show (gone,
     or hidden by more jobs sharing its instant than a page holds), is left to a Read, which
-    also tells a gone job (404).
+    also tells a gone job (404); so are those left after ``MAX_SEEKS`` seeks.
     """
     remaining = sorted(job_ids, key=lambda i: (tracked[i].created_at, i), reverse=True)
     left: list[str] = []
-    while len(remaining) > 1:
+    for _ in range(MAX_SEEKS):
+        if len(remaining) < 2:
+            break
         target = remaining[0]
         page = await client.list_exports(
             project_id, limit=SEEK_PAGE, created_before=tracked[target].created_at + _MICROSECOND
