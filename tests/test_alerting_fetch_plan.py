@@ -609,3 +609,32 @@ def test_mixed_known_and_unknown_depths_still_cover_everyone_newest_first(
     assert sorted(plan.paged + plan.read) == sorted(s.job_id for s in stragglers)
     assert plan.paged == tuple(s.job_id for s in newest_first[: len(plan.paged)])
     assert plan.requests <= len(stragglers)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["depth", "frame0", "frame1", "unknown"]), st.integers(0, 600)),
+        max_size=12,
+        unique_by=lambda t: t[1],
+    ),
+    st.integers(min_value=1, max_value=SEEK_PAGE),
+)
+def test_a_seek_only_plan_costs_what_seek_requests_counts(
+    items: list[tuple[str, int]], seek_size: int
+) -> None:
+    """Depths, places in two frames and unknown ones, consistent with ``createdAt`` (deeper is
+    older); pages of one job (never better than a seek) and a density that puts the unknown
+    ones far down: the plan seeks everyone, at the cost seek_requests gives."""
+
+    def straggler(kind: str, at_: int) -> Straggler:
+        depth = at_ if kind == "depth" else None
+        place = Place(int(kind[-1]), at_) if kind.startswith("frame") else None
+        return Straggler(f"s{at_}", at(-at_ - 1), depth, place)
+
+    stragglers = [straggler(kind, n) for kind, n in items]
+    plan = plan_stragglers(
+        stragglers, frontier=at(0), exhausted=False, density=1e6, page_size=1, seek_size=seek_size
+    )
+    assert plan.requests == seek_requests(stragglers, seek_size=seek_size)
+    assert sorted(plan.read) == sorted(s.job_id for s in stragglers) and plan.paged == ()

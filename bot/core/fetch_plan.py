@@ -200,7 +200,11 @@ def plan_stragglers(
         # Nothing left to page through: a straggler the listing no longer shows must be read.
         return StragglerPlan(None, (), everyone, len(everyone))
     created = sorted(tracked_created)
-    best_k, best_cost = 0, seek_requests(ordered, seek_size=seek_size)
+    seeks_from = _suffix_seeks(ordered, seek_size)
+    # Known depths, in order: how far down some pages are known to reach.
+    known_at = [i for i, s in enumerate(ordered) if s.depth is not None]
+    known_depths = [ordered[i].depth or 0 for i in known_at]
+    best_k, best_cost = 0, seeks_from[0]
     pages = 0
     for k, straggler in enumerate(ordered, start=1):
         # Paging to the k-th shows the k-1 newer ones on the way: never fewer pages.
@@ -208,13 +212,9 @@ def plan_stragglers(
         if pages >= best_cost:
             break  # pages only grow from here
         # Those pages also show every straggler down to the deepest they are known to reach.
-        shown_above = position + pages * page_size
-        reached = k
-        for index in range(k, len(ordered)):
-            depth = ordered[index].depth
-            if depth is not None and depth < shown_above:
-                reached = index + 1
-        cost = pages + seek_requests(ordered[reached:], seek_size=seek_size)
+        below = bisect.bisect_left(known_depths, position + pages * page_size)
+        reached = max(k, known_at[below - 1] + 1) if below else k
+        cost = pages + seeks_from[reached]
         if cost < best_cost:
             best_k, best_cost = reached, cost
     if active_listing_pages is not None:
@@ -258,6 +258,32 @@ def seek_requests(stragglers: Sequence[Straggler], *, seek_size: int = SEEK_PAGE
                 count += 1
                 shown_until = position + seek_size
     return count
+
+
+def _suffix_seeks(ordered: Sequence[Straggler], seek_size: int) -> list[int]:
+    """``seek_requests(ordered[i:])`` for every i (and 0 past the end), all in one pass.
+
+    Covering from the deepest end (a window ending at the deepest one not covered yet) needs
+    as few windows as covering from the newest end, and adding a newer straggler to the
+    front then changes only the frontmost window of its frame.
+    """
+    counts = [0] * (len(ordered) + 1)
+    front: dict[int | None, int] = {}  # frame (None: depths) -> its frontmost window's top
+    for i in range(len(ordered) - 1, -1, -1):
+        straggler = ordered[i]
+        counts[i] = counts[i + 1] + 1
+        if straggler.depth is not None:
+            frame, at = None, straggler.depth
+        elif straggler.place is not None:
+            frame, at = straggler.place.frame, straggler.place.offset
+        else:
+            continue
+        top = front.get(frame)
+        if top is not None and at >= top:
+            counts[i] -= 1  # within the window already counted
+        else:
+            front[frame] = at - seek_size + 1
+    return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +345,8 @@ class Offsets:
 
     def kept(self, created: Iterable[datetime]) -> Offsets:
         """Only the places of jobs created at ``created`` (the ones still worth keeping)."""
+        if not self._places:
+            return self  # the usual case: nothing sought yet
         keys = {_micros(c) for c in created}
         return Offsets({k: p for k, p in self._places.items() if k in keys})
 
