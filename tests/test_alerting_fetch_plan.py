@@ -384,7 +384,8 @@ def test_places_in_one_frame_are_exactly_as_far_apart_as_in_the_listing(
     initial: int, seeks: list[tuple[int, int, int]]
 ) -> None:
     """A model listing (newest first; job n created at second n) grows at the top; seeks show
-    slices of it. Any two jobs in one frame are as far apart as their true depths."""
+    slices of it. Any two jobs in one frame are as far apart as their true depths; and as
+    jobs come one a second, so is a guessed place from every job of its frame."""
     listing = [at(n) for n in reversed(range(initial))]
     counter = initial
     offsets = Offsets()
@@ -398,6 +399,26 @@ def test_places_in_one_frame_are_exactly_as_far_apart_as_in_the_listing(
             assert p1 is not None and p2 is not None
             if p1.frame == p2.frame:
                 assert p2.offset - p1.offset == d2 - d1
+        for created in listing:
+            guess = offsets.guess(created)
+            for d, place in known:
+                if guess is not None and place is not None and place.frame == guess.frame:
+                    assert guess.offset - place.offset == depth[created] - d
+
+
+def test_offsets_guess_a_place_from_the_neighbours_in_time() -> None:
+    assert Offsets().guess(at(0)) is None
+    assert Offsets().seen([at(-1)]).guess(at(-5)) is None  # one instant: no pace
+    # Remembered: t=0 at 0 and t=-99 at 99 (one job a second in between).
+    offsets = Offsets().seen([at(-n) for n in range(100)]).kept([at(0), at(-99)])
+    assert offsets.guess(at(0)) == Place(0, 0)
+    assert offsets.guess(at(-33)) == Place(0, 33)  # between: in proportion
+    assert offsets.guess(at(-150)) == Place(0, 150)  # past the end: at the frame's pace
+    assert offsets.guess(at(10)) == Place(0, -10)
+    # Another frame, 1 place a second too: the nearer neighbour's frame is used.
+    offsets = offsets.seen([at(-500), at(-501)])
+    assert offsets.guess(at(-300)) == Place(1, -200)
+    assert offsets.guess(at(-200)) == Place(0, 200)
 
 
 def test_pages_down_to_a_straggler_also_cover_the_known_ones_they_reach() -> None:

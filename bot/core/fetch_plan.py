@@ -107,7 +107,7 @@ class Straggler:
 
     ``depth``: how many jobs lie above it in the listing now (0: the newest), when known.
     ``place``: where it lies relative to other stragglers a seek showed with it (see
-    :class:`Offsets`), when known.
+    :class:`Offsets`), when known or guessed.
     """
 
     job_id: str
@@ -305,14 +305,58 @@ class Offsets:
     Jobs sharing an instant keep the shallowest place, as in :class:`Depths`.
     """
 
-    __slots__ = ("_places",)
+    __slots__ = ("_keys", "_paces", "_places")
 
     def __init__(self, places: Mapping[int, Place] | None = None) -> None:
         self._places: dict[int, Place] = dict(places or {})
+        self._keys: list[int] | None = None  # sorted, when first needed
+        self._paces: dict[int, float | None] = {}
 
     def get(self, created_at: datetime) -> Place | None:
         """The place remembered for a job created at ``created_at`` (None: not known)."""
         return self._places.get(_micros(created_at))
+
+    def guess(self, created_at: datetime) -> Place | None:
+        """The place remembered, or else guessed from the remembered jobs nearest in time.
+
+        Between two of one frame: in proportion to the time between them. Otherwise at the
+        pace (places per second) of the nearer one's frame. None with nothing to go by. A
+        guess only steers the plan: a seek shows what it shows, and the next one follows.
+        """
+        key = _micros(created_at)
+        known = self._places.get(key)
+        if known is not None or not self._places:
+            return known
+        if self._keys is None:
+            self._keys = sorted(self._places)
+        keys = self._keys
+        index = bisect.bisect_left(keys, key)
+        older = keys[index - 1] if index > 0 else None
+        newer = keys[index] if index < len(keys) else None
+        if older is not None and newer is not None:
+            deep, shallow = self._places[older], self._places[newer]
+            if deep.frame == shallow.frame:
+                share = (newer - key) / (newer - older)
+                return Place(
+                    shallow.frame, shallow.offset + round(share * (deep.offset - shallow.offset))
+                )
+        for neighbour in sorted(
+            (k for k in (older, newer) if k is not None), key=lambda k: abs(k - key)
+        ):
+            place = self._places[neighbour]
+            pace = self._pace(place.frame)
+            if pace is not None:
+                return Place(place.frame, place.offset + round((neighbour - key) * pace))
+        return None
+
+    def _pace(self, frame: int) -> float | None:
+        """Places per microsecond across ``frame`` (None: fewer than two instants in it)."""
+        if frame not in self._paces:
+            members = sorted((k, p.offset) for k, p in self._places.items() if p.frame == frame)
+            (oldest, deepest), (newest, shallowest) = members[0], members[-1]
+            span = newest - oldest
+            self._paces[frame] = (deepest - shallowest) / span if span > 0 else None
+        return self._paces[frame]
 
     def seen(self, page: Sequence[datetime]) -> Offsets:
         """These offsets after a seek page (its jobs' ``createdAt``, newest first, no gaps).

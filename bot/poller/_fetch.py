@@ -159,7 +159,7 @@ async def fetch_project(
             t.job_id,
             t.created_at,
             _depth(depths, t.created_at, new_jobs),
-            result.offsets.get(t.created_at),
+            result.offsets.guess(t.created_at),
         )
         for t in tracked.values()
         if t.job_id not in seen and _needs_checking(t.status, check_expiry)
