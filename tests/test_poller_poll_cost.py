@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.peaka import Status
-from bot.poller import Poller
+from bot.poller import Poller, _fetch
 from bot.simulator import SimJob
 from tests.poller_harness import PollerRig
 from tests.store_fixtures import Backend
@@ -200,15 +200,19 @@ async def test_without_remembered_depths_a_new_poller_falls_back_to_the_estimate
     assert rig.alerts("C1") == {(job.id, "FAILED"): 1 for job in stragglers}
 
 
-async def test_past_sixteen_seeks_in_a_row_the_rest_are_read_concurrently(rig: PollerRig) -> None:
-    """18 stragglers 200 jobs apart (199 finished jobs below each) all fail at once: each
-    seek shows only the one sought. Sixteen seeks one after another, then the two left are
-    read together: as many requests as seeking on, fewer round trips in a row."""
+async def test_past_max_seeks_in_a_row_the_rest_are_read_concurrently(
+    rig: PollerRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four stragglers 200 jobs apart (199 finished jobs below each) all fail at once: each
+    seek shows only the one sought. With at most two seeks in a row (16 in production; two
+    keeps the simulator's listing small), two seeks, then the two left are read together:
+    as many requests as seeking on, fewer round trips in a row."""
+    monkeypatch.setattr(_fetch, "MAX_SEEKS", 2)
     await rig.subscribe("C1", "p1", F)
     t0 = rig.clock.now()
     stragglers = []
-    for n in range(18):
-        created = t0 - timedelta(seconds=40_000 - n * 200)
+    for n in range(4):
+        created = t0 - timedelta(seconds=4_000 - n * 200)
         stragglers.append(_job(rig, created, finishes=t0 + timedelta(seconds=45), failed=True))
         for filler in range(199):
             _job(rig, created + timedelta(seconds=1 + filler * 0.5))
@@ -219,6 +223,6 @@ async def test_past_sixteen_seeks_in_a_row_the_rest_are_read_concurrently(rig: P
     rig.clock.advance(30)
     assert await _cycle(rig, poller) == (2, 0)  # the first page and the listing
     rig.clock.advance(30)
-    # The first page, the listing (it lacks all 18), 16 seeks, then two reads.
-    assert await _cycle(rig, poller) == (18, 2)
+    # The first page, the listing (it lacks all four), two seeks, then two reads.
+    assert await _cycle(rig, poller) == (4, 2)
     assert rig.alerts("C1") == {(job.id, "FAILED"): 1 for job in stragglers}
