@@ -4,10 +4,11 @@ List Exports orders jobs by ``createdAt``, newest first, not by when they last c
 cycle the poller pages down to the previous cycle's newest ``createdAt`` (the
 :class:`Watermark`): everything at or above it is new or recent. Tracked jobs that are still
 PENDING or RUNNING but lie below that point (long jobs pushed off the first pages by newer
-ones) are *stragglers*. For them it either keeps paging or reads them one by one (Read
-Export), whichever costs fewer requests, or first lists every still-unfinished job at once
-(``status=PENDING,RUNNING``) and deals only with the stragglers missing from that listing:
-:func:`plan_stragglers`.
+ones) are *stragglers*. For them it keeps paging, or *seeks* them: one List request from just
+above a straggler (``createdBefore``) shows it and the jobs right below it, often other
+stragglers too, and costs what a Read of that one job would. It may first list every
+still-unfinished job at once (``status=PENDING,RUNNING``) and deal only with the stragglers
+missing from that listing. :func:`plan_stragglers` picks the fewest requests.
 
 A job's depth in the listing (how many jobs lie above it) only grows by the jobs created
 after it, so a depth seen once stays exact when the new jobs of each cycle are added:
@@ -20,14 +21,17 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "MIN_FIRST_PAGE",
     "PAGE_SIZE",
+    "SEEK_PAGE",
     "Depths",
+    "Offsets",
+    "Place",
     "Straggler",
     "StragglerPlan",
     "Watermark",
@@ -35,10 +39,12 @@ __all__ = [
     "estimated_pages",
     "first_page_size",
     "plan_stragglers",
+    "seek_requests",
 ]
 
 PAGE_SIZE = 200  # the List endpoint's largest page
 MIN_FIRST_PAGE = 25
+SEEK_PAGE = PAGE_SIZE  # jobs one seek shows: the straggler sought and those right below it
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -100,11 +106,14 @@ class Straggler:
     """A tracked job that the pages fetched so far did not show.
 
     ``depth``: how many jobs lie above it in the listing now (0: the newest), when known.
+    ``place``: where it lies relative to other stragglers a seek showed with it (see
+    :class:`Offsets`), when known or guessed.
     """
 
     job_id: str
     created_at: datetime
     depth: int | None = None
+    place: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +122,8 @@ class StragglerPlan:
 
     ``page_until``: keep paging until a job older than this shows up (None: stop paging).
     ``paged``: the stragglers that paging is expected to show (the newest ones); any it does
-    not show after all must be read individually. ``read``: read these one by one.
+    not show after all must be read individually. ``read``: seek these, newest first (a seek
+    shows the one sought and the jobs right below it; the last one left is simply read).
     ``requests``: the estimated number of requests.
 
     ``list_active``: first list every PENDING or RUNNING job (``page_until`` None, ``paged``
@@ -155,26 +165,33 @@ def plan_stragglers(
     page_size: int = PAGE_SIZE,
     position: int = 0,
     active_listing_pages: int | None = None,
+    expected_missing: int = 1,
+    seek_size: int = SEEK_PAGE,
 ) -> StragglerPlan:
     """The cheapest way to see every straggler again this cycle.
 
     ``frontier``: the oldest ``createdAt`` fetched so far (paging continues from there);
-    ``exhausted``: the listing has no more pages. ``position``: how many jobs the pages
-    fetched so far showed (the depth paging continues from); ``page_size``: how many jobs each
-    further page shows. A straggler's page count is exact from its ``depth`` when known,
-    else estimated from ``tracked_created`` (the ``createdAt`` of every tracked job) and
-    ``density`` (see :func:`estimated_pages`).
+    ``exhausted``: the listing has no more pages (then every straggler is read: the listing
+    showed every job there is). ``position``: how many jobs the pages fetched so far showed
+    (the depth paging continues from); ``page_size``: how many jobs each further page shows.
+    A straggler's page count is exact from its ``depth`` when known, else estimated from
+    ``tracked_created`` (the ``createdAt`` of every tracked job) and ``density`` (see
+    :func:`estimated_pages`).
 
-    Paging down to the k-th newest straggler shows the k newest at once; the others are read
-    individually. The plan picks the k with the fewest requests (pages(k) + reads), reading
-    rather than paging on a tie, since a read is exact and a page count only an estimate.
+    Paging down to the k-th newest straggler shows the k newest at once (and down to any other
+    whose known depth those pages reach); the others are sought (:func:`seek_requests`,
+    ``seek_size`` jobs a seek). The plan picks the k with the fewest requests, seeking rather
+    than paging on a tie, since a seek is exact and a page count only an estimate.
     ``active_listing_pages``: what a PENDING,RUNNING listing would cost (None: not an
-    option); the plan lists the active jobs first when that plus one request (for a
-    straggler it lacks) costs less than the best k; the stragglers it does not show are
-    planned for afterwards.
+    option); ``expected_missing``: how many stragglers that listing is expected to lack (at
+    least one is counted, so it wins only clearly). The plan lists the active jobs first when
+    its pages plus one request per expected missing straggler cost less than the best k; the
+    stragglers it does not show are planned for afterwards, when their number is known.
     """
     if page_size < 1:
         raise ValueError(f"page_size must be at least 1, got {page_size}")
+    if seek_size < 1:
+        raise ValueError(f"seek_size must be at least 1, got {seek_size}")
     ordered = sorted(stragglers, key=lambda s: (s.created_at, s.job_id), reverse=True)
     everyone = tuple(s.job_id for s in ordered)
     if not ordered:
@@ -183,18 +200,27 @@ def plan_stragglers(
         # Nothing left to page through: a straggler the listing no longer shows must be read.
         return StragglerPlan(None, (), everyone, len(everyone))
     created = sorted(tracked_created)
-    best_k, best_cost = 0, len(ordered)
+    seeks_from = _suffix_seeks(ordered, seek_size)
+    # Known depths, in order: how far down some pages are known to reach.
+    known_at = [i for i, s in enumerate(ordered) if s.depth is not None]
+    known_depths = [ordered[i].depth or 0 for i in known_at]
+    best_k, best_cost = 0, seeks_from[0]
     pages = 0
     for k, straggler in enumerate(ordered, start=1):
         # Paging to the k-th shows the k-1 newer ones on the way: never fewer pages.
         pages = max(pages, _pages_to(straggler, frontier, position, created, density, page_size))
-        cost = pages + len(ordered) - k
+        if pages >= best_cost:
+            break  # pages only grow from here
+        # Those pages also show every straggler down to the deepest they are known to reach.
+        below = bisect.bisect_left(known_depths, position + pages * page_size)
+        reached = max(k, known_at[below - 1] + 1) if below else k
+        cost = pages + seeks_from[reached]
         if cost < best_cost:
-            best_k, best_cost = k, cost
-    # The listing's own pages are its least cost: each straggler it lacks (finished since)
-    # costs a read or pages on top. Count one such request so it wins only clearly.
-    if active_listing_pages is not None and active_listing_pages + 1 < best_cost:
-        return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
+            best_k, best_cost = reached, cost
+    if active_listing_pages is not None:
+        listing_cost = active_listing_pages + max(1, expected_missing)
+        if listing_cost < best_cost:
+            return StragglerPlan(None, (), (), active_listing_pages, list_active=True)
     if best_k == 0:
         return StragglerPlan(None, (), everyone, best_cost)
     return StragglerPlan(
@@ -203,6 +229,176 @@ def plan_stragglers(
         read=everyone[best_k:],
         requests=best_cost,
     )
+
+
+def seek_requests(stragglers: Sequence[Straggler], *, seek_size: int = SEEK_PAGE) -> int:
+    """Requests to see ``stragglers`` by seeking, newest first: at most one each.
+
+    A seek shows the job sought and the ``seek_size`` - 1 jobs below it, so with known
+    depths one seek covers every straggler less than ``seek_size`` deeper; seeking the
+    newest not yet shown, again and again, needs the fewest seeks there are. The same goes
+    within each frame of known places (:class:`Offsets`), counted apart from the depths and
+    from each other frame (the seeks one set needs would also cover any other). A straggler
+    of neither known depth nor place is counted as one seek of its own (it may well be
+    shown by another's).
+    """
+    groups: dict[int | None, list[int]] = {}
+    count = 0
+    for straggler in stragglers:
+        if straggler.depth is not None:
+            groups.setdefault(None, []).append(straggler.depth)
+        elif straggler.place is not None:
+            groups.setdefault(straggler.place.frame, []).append(straggler.place.offset)
+        else:
+            count += 1
+    for positions in groups.values():
+        shown_until = None  # the first position the last seek did not show
+        for position in sorted(positions):
+            if shown_until is None or position >= shown_until:
+                count += 1
+                shown_until = position + seek_size
+    return count
+
+
+def _suffix_seeks(ordered: Sequence[Straggler], seek_size: int) -> list[int]:
+    """``seek_requests(ordered[i:])`` for every i (and 0 past the end), all in one pass.
+
+    Covering from the deepest end (a window ending at the deepest one not covered yet) needs
+    as few windows as covering from the newest end, and adding a newer straggler to the
+    front then changes only the frontmost window of its frame.
+    """
+    counts = [0] * (len(ordered) + 1)
+    front: dict[int | None, int] = {}  # frame (None: depths) -> its frontmost window's top
+    for i in range(len(ordered) - 1, -1, -1):
+        straggler = ordered[i]
+        counts[i] = counts[i + 1] + 1
+        if straggler.depth is not None:
+            frame, at = None, straggler.depth
+        elif straggler.place is not None:
+            frame, at = straggler.place.frame, straggler.place.offset
+        else:
+            continue
+        top = front.get(frame)
+        if top is not None and at >= top:
+            counts[i] -= 1  # within the window already counted
+        else:
+            front[frame] = at - seek_size + 1
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A job's offset within a frame of :class:`Offsets`."""
+
+    frame: int
+    offset: int
+
+
+class Offsets:
+    """How far apart remembered jobs lie in the listing, looked up by ``createdAt``.
+
+    A seek page shows jobs without gaps, so the jobs on it are exactly as far apart as their
+    places on it, and stay so: new jobs only come in above them (a removed job brings its
+    neighbours closer, so a seek shows more than planned, never less). Jobs on pages that
+    shared a job are in one *frame*; frames say nothing about each other. Unlike a depth,
+    no place needs the new jobs added, and no page from the top is needed to learn one.
+    Jobs sharing an instant keep the shallowest place, as in :class:`Depths`.
+    """
+
+    __slots__ = ("_keys", "_paces", "_places")
+
+    def __init__(self, places: Mapping[int, Place] | None = None) -> None:
+        self._places: dict[int, Place] = dict(places or {})
+        self._keys: list[int] | None = None  # sorted, when first needed
+        self._paces: dict[int, float | None] = {}
+
+    def get(self, created_at: datetime) -> Place | None:
+        """The place remembered for a job created at ``created_at`` (None: not known)."""
+        return self._places.get(_micros(created_at))
+
+    def guess(self, created_at: datetime) -> Place | None:
+        """The place remembered, or else guessed from the remembered jobs nearest in time.
+
+        Between two of one frame: in proportion to the time between them. Otherwise at the
+        pace (places per second) of the nearer one's frame. None with nothing to go by. A
+        guess only steers the plan: a seek shows what it shows, and the next one follows.
+        """
+        key = _micros(created_at)
+        known = self._places.get(key)
+        if known is not None or not self._places:
+            return known
+        if self._keys is None:
+            self._keys = sorted(self._places)
+        keys = self._keys
+        index = bisect.bisect_left(keys, key)
+        older = keys[index - 1] if index > 0 else None
+        newer = keys[index] if index < len(keys) else None
+        if older is not None and newer is not None:
+            deep, shallow = self._places[older], self._places[newer]
+            if deep.frame == shallow.frame:
+                share = (newer - key) / (newer - older)
+                return Place(
+                    shallow.frame, shallow.offset + round(share * (deep.offset - shallow.offset))
+                )
+        for neighbour in sorted(
+            (k for k in (older, newer) if k is not None), key=lambda k: abs(k - key)
+        ):
+            place = self._places[neighbour]
+            pace = self._pace(place.frame)
+            if pace is not None:
+                return Place(place.frame, place.offset + round((neighbour - key) * pace))
+        return None
+
+    def _pace(self, frame: int) -> float | None:
+        """Places per microsecond across ``frame`` (None: fewer than two instants in it)."""
+        if frame not in self._paces:
+            members = sorted((k, p.offset) for k, p in self._places.items() if p.frame == frame)
+            (oldest, deepest), (newest, shallowest) = members[0], members[-1]
+            span = newest - oldest
+            self._paces[frame] = (deepest - shallowest) / span if span > 0 else None
+        return self._paces[frame]
+
+    def seen(self, page: Sequence[datetime]) -> Offsets:
+        """These offsets after a seek page (its jobs' ``createdAt``, newest first, no gaps).
+
+        The page's jobs join the frame of the first remembered job on it (a new frame if
+        none), and every other frame on it is shifted into that one.
+        """
+        index: dict[int, int] = {}
+        for at, created_at in enumerate(page):
+            index.setdefault(_micros(created_at), at)
+        anchors: dict[int, int] = {}  # frame -> where the page puts that frame's offset 0
+        for key, at in index.items():
+            known = self._places.get(key)
+            if known is not None:
+                anchors.setdefault(known.frame, at - known.offset)
+        if anchors:
+            frame = min(anchors)
+            base = -anchors[frame]  # the frame's offset of the page's first job
+        else:
+            frame = max((p.frame for p in self._places.values()), default=-1) + 1
+            base = 0
+        shift = {f: base + zero for f, zero in anchors.items() if f != frame}
+        places = {
+            key: Place(frame, place.offset + shift[place.frame]) if place.frame in shift else place
+            for key, place in self._places.items()
+        }
+        for key, at in index.items():
+            places[key] = Place(frame, base + at)
+        return Offsets(places)
+
+    def kept(self, created: Iterable[datetime]) -> Offsets:
+        """Only the places of jobs created at ``created`` (the ones still worth keeping)."""
+        if not self._places:
+            return self  # the usual case: nothing sought yet
+        keys = {_micros(c) for c in created}
+        return Offsets({k: p for k, p in self._places.items() if k in keys})
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def __repr__(self) -> str:
+        return f"Offsets({len(self)} jobs)"
 
 
 class Depths:

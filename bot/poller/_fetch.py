@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core.alerting import TrackedJob
 from bot.core.fetch_plan import (
     PAGE_SIZE,
+    SEEK_PAGE,
     Depths,
+    Offsets,
     Straggler,
     StragglerPlan,
     Watermark,
@@ -30,25 +32,34 @@ __all__ = ["ProjectFetch", "fetch_project", "without_files"]
 log = logging.getLogger(__name__)
 
 READ_CONCURRENCY = 8
+# Seeks run one after another (each shows which stragglers the next need not seek); past
+# this many in a cycle the rest are read concurrently, so that many stragglers finishing far
+# apart cost no more requests than reads but do not take that many round trips in a row.
+MAX_SEEKS = 2 * READ_CONCURRENCY
 # Past this many pages in one cycle, say so: the interval may be too long for the traffic.
 MANY_PAGES = 20
 # Jobs a List page shows after the first: one server page of PAGE_SIZE, less the job
 # ``list_page`` asks for to know whether more follow and the one the cursor repeats.
 FURTHER_PAGE_JOBS = PAGE_SIZE - 2
 _ACTIVE = (Status.PENDING, Status.RUNNING)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
 class ProjectFetch:
     """What one cycle saw of a project.
 
-    ``listed``: jobs from List pages, newest first. ``read``: stragglers read one by one.
+    ``listed``: jobs from List pages, newest first. ``read``: stragglers read one by one or
+    shown by a seek (a List from just above one of them).
     ``active``: stragglers a PENDING,RUNNING listing showed (seen before ``listed``'s later
     pages and ``read``, so those win). ``gone``: tracked ids Peaka no longer knows (404).
     ``plan``: the straggler plan used (after the active listing, if there was one).
     ``reach``: how many listed jobs this cycle needed (see ``first_page_size``).
     ``depths``: how many jobs lie above each tracked or listed unfinished job, where known
-    (pass it back as ``previous_depths`` next cycle).
+    (pass it back as ``previous_depths`` next cycle). ``finished_stragglers``: how many
+    stragglers that were PENDING or RUNNING turned out finished or gone (None: no plan ran;
+    pass it back as ``previous_finished`` next cycle). ``offsets``: where tracked jobs that
+    seeks showed lie relative to each other (pass it back as ``previous_offsets``).
     """
 
     listed: list[ExportJob] = field(default_factory=list)
@@ -57,8 +68,11 @@ class ProjectFetch:
     gone: list[str] = field(default_factory=list)
     plan: StragglerPlan | None = None
     pages: int = 0
+    seeks: int = 0
     reach: int | None = None
     depths: Depths = field(default_factory=Depths)
+    finished_stragglers: int | None = None
+    offsets: Offsets = field(default_factory=Offsets)
 
     @property
     def observed(self) -> list[ExportJob]:
@@ -101,6 +115,8 @@ async def fetch_project(
     check_expiry: bool,
     previous_reach: int | None = None,
     previous_depths: Depths | None = None,
+    previous_finished: int | None = None,
+    previous_offsets: Offsets | None = None,
 ) -> ProjectFetch:
     """Fetch what this cycle needs to know about ``project_id``.
 
@@ -108,10 +124,13 @@ async def fetch_project(
     PENDING or RUNNING (a status-filtered listing, so history costs nothing). Otherwise: pages
     until one reaches below the watermark, then stragglers (tracked jobs not seen yet that are
     unfinished, or SUCCEEDED ones when ``check_expiry``) per ``plan_stragglers``: a
-    PENDING,RUNNING listing, paging on, or reading them. ``previous_depths``: the previous
-    cycle's ``ProjectFetch.depths`` (this process's memory; None: unknown).
+    PENDING,RUNNING listing, paging on, or seeking them. ``previous_depths``,
+    ``previous_finished`` and ``previous_offsets``: the previous cycle's
+    ``ProjectFetch.depths``, ``finished_stragglers`` and ``offsets`` (this process's memory;
+    None: unknown).
     """
     result = ProjectFetch()
+    result.offsets = (previous_offsets or Offsets()).kept(t.created_at for t in tracked.values())
     pager = _Pager(client, project_id, result)
     if watermark is None:
         await pager.next_page()
@@ -136,11 +155,22 @@ async def fetch_project(
 
     seen = {job.id for job in result.listed}
     stragglers = [
-        Straggler(t.job_id, t.created_at, _depth(depths, t.created_at, new_jobs))
+        Straggler(
+            t.job_id,
+            t.created_at,
+            _depth(depths, t.created_at, new_jobs),
+            result.offsets.guess(t.created_at),
+        )
         for t in tracked.values()
         if t.job_id not in seen and _needs_checking(t.status, check_expiry)
     ]
-    plan = _plan(result, pager, stragglers, tracked, active_listing=True)
+    # The listing will lack the SUCCEEDED stragglers (expiry checks) and the ones finished
+    # since: expect as many of those as last cycle.
+    expected_missing = sum(1 for s in stragglers if _finished(tracked[s.job_id].status))
+    expected_missing += max(1, previous_finished or 0)
+    plan = _plan(
+        result, pager, stragglers, tracked, active_listing=True, expected_missing=expected_missing
+    )
     if plan.list_active:
         active = await _list_active(client, project_id, {s.job_id for s in stragglers})
         result.active = list(active.values())
@@ -152,7 +182,7 @@ async def fetch_project(
             active_listing=False,
         )
     result.plan = plan
-    to_read = list(plan.read)
+    to_read: list[str] = []
     if plan.page_until is not None:
         wanted = set(plan.paged)
         while wanted and not pager.exhausted:
@@ -161,9 +191,17 @@ async def fetch_project(
             if page and page[-1].created_at < plan.page_until:
                 break
         to_read += sorted(wanted)  # paging did not show them after all
+    listed = {job.id for job in result.listed}
+    to_see = [i for i in plan.read if i not in listed]  # paging may have shown some
+    if pager.exhausted:
+        to_read += to_see  # the listing showed every job there is: only a Read can tell
+    else:
+        to_read += await _seek_all(client, project_id, to_see, tracked, result)
     if to_read:
         await _read_all(client, project_id, to_read, result)
     result.reach = _reach(result.listed, watermark, tracked)
+    result.finished_stragglers = _finished_count(stragglers, tracked, result)
+    result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
     result.depths = _depths(result, tracked, new_jobs, depths)
     return result
 
@@ -175,6 +213,7 @@ def _plan(
     tracked: Mapping[str, TrackedJob],
     *,
     active_listing: bool,
+    expected_missing: int = 1,
 ) -> StragglerPlan:
     listed = result.listed
     pages: int | None = None
@@ -192,6 +231,7 @@ def _plan(
         page_size=FURTHER_PAGE_JOBS,
         position=len(listed),
         active_listing_pages=pages,
+        expected_missing=expected_missing,
     )
 
 
@@ -208,6 +248,56 @@ async def _list_active(
         if job.id in wanted:
             found[job.id] = without_files(job)
     return found
+
+
+async def _seek_all(
+    client: PeakaClient,
+    project_id: str,
+    job_ids: Sequence[str],
+    tracked: Mapping[str, TrackedJob],
+    into: ProjectFetch,
+) -> list[str]:
+    """Seek the ``job_ids`` (tracked), newest first; the ones left to read.
+
+    One List from just above the newest not seen yet (``createdBefore`` its ``createdAt``
+    plus a microsecond) shows it and the jobs right below it: every wanted one among them is
+    seen with that one request. The last one left, or one its own seek did not show (gone,
+    or hidden by more jobs sharing its instant than a page holds), is left to a Read, which
+    also tells a gone job (404); so are those left after ``MAX_SEEKS`` seeks.
+    """
+    remaining = sorted(job_ids, key=lambda i: (tracked[i].created_at, i), reverse=True)
+    left: list[str] = []
+    for _ in range(MAX_SEEKS):
+        if len(remaining) < 2:
+            break
+        target = remaining[0]
+        page = await client.list_exports(
+            project_id, limit=SEEK_PAGE, created_before=tracked[target].created_at + _MICROSECOND
+        )
+        into.seeks += 1
+        into.offsets = into.offsets.seen([job.created_at for job in page])
+        shown = {job.id: job for job in page}
+        into.read.extend(without_files(shown[i]) for i in remaining if i in shown)
+        if target not in shown:
+            left.append(target)
+        remaining = [i for i in remaining[1:] if i not in shown]
+    return left + remaining
+
+
+def _finished_count(
+    stragglers: Sequence[Straggler], tracked: Mapping[str, TrackedJob], result: ProjectFetch
+) -> int:
+    """How many stragglers that were unfinished are now seen finished, or are gone."""
+    now = {job.id: job.status for job in result.observed}
+    gone = set(result.gone)
+    count = 0
+    for straggler in stragglers:
+        if _finished(tracked[straggler.job_id].status):
+            continue
+        status = now.get(straggler.job_id)
+        if straggler.job_id in gone or (status is not None and _finished(status)):
+            count += 1
+    return count
 
 
 def _depth(depths: Depths, created_at: datetime, new_jobs: int) -> int | None:

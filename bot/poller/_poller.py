@@ -35,7 +35,7 @@ from bot.core.alerting import (
     TrackedJob,
     decide_alerts,
 )
-from bot.core.fetch_plan import Depths, Watermark
+from bot.core.fetch_plan import Depths, Offsets, Watermark
 from bot.links.proactive import CycleDms, JobOutcome, outcomes_seen, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
 from bot.poller._backoff import ProjectBackoff
@@ -138,6 +138,9 @@ class Poller:
         self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
         # Per project: how many jobs lay above each tracked job (exact page counts).
         self._depths: dict[str, Depths] = {}
+        # Per project: how many stragglers finished last cycle (how many to expect now).
+        self._finished: dict[str, int] = {}
+        self._offsets: dict[str, Offsets] = {}  # per project: tracked jobs' relative places
         self._rebaseline_after = rebaseline_after
         self._subscribed: set[str] | None = None
         # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
@@ -284,6 +287,8 @@ class Poller:
             await self._store.prune_job_states(project_id, _END_OF_TIME)
             self._reach.pop(project_id, None)
             self._depths.pop(project_id, None)
+            self._finished.pop(project_id, None)
+            self._offsets.pop(project_id, None)
 
     async def _poll_batches(
         self,
@@ -480,10 +485,15 @@ class Poller:
             check_expiry=expiry_due,
             previous_reach=self._reach.get(project_id),
             previous_depths=self._depths.get(project_id),
+            previous_finished=self._finished.get(project_id),
+            previous_offsets=self._offsets.get(project_id),
         )
         if fetched.reach is not None:
             self._reach[project_id] = fetched.reach
         self._depths[project_id] = fetched.depths
+        self._offsets[project_id] = fetched.offsets
+        if fetched.finished_stragglers is not None:
+            self._finished[project_id] = fetched.finished_stragglers
         if expiry_due:
             self._expiry_checked[project_id] = self._monotonic()
 
