@@ -91,7 +91,7 @@ class _Pager:
         self.exhausted = False
 
     async def next_page(self, size: int = PAGE_SIZE) -> list[JobSummary]:
-        # list_page asks the server for limit + 1 + (ids the cursor repeats) jobs; keep that
+        # list_summaries asks the server for limit + 1 + (ids the cursor repeats) jobs; keep that
         # at one server page of ``size`` so each call is exactly one request.
         carried = len(self.cursor.seen_ids) if self.cursor is not None else 0
         limit = max(1, size - 1 - carried)
