@@ -54,7 +54,9 @@ class Status(StrEnum):
 
     @property
     def is_known(self) -> bool:
-        return self._name_ in type(self).__members__
+        # Not ``type(self).__members__``: that builds a mapping proxy on every call, and the
+        # poller asks this of every listed job.
+        return self._name_ in _KNOWN_NAMES
 
     @property
     def is_terminal(self) -> bool:
@@ -69,6 +71,7 @@ class Status(StrEnum):
         return self.value
 
 
+_KNOWN_NAMES = frozenset(Status.__members__)
 TERMINAL: frozenset[Status] = frozenset(
     {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED}
 )
