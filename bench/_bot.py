@@ -85,7 +85,7 @@ class PollerBot:
         )
         self.store = await Store.open(settings.database_url)
         services = Services.from_settings(settings, store=self.store)
-        services.slack = build_slack_client(settings)
+        services.slack = build_slack_client(settings, session=services.slack_session)
         services.users = EmailDirectory(services.slack)
         self.services = services
         for project_id in self.projects:

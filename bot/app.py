@@ -94,7 +94,8 @@ class Services:
     - ``poller``: started and stopped by ``bot.server.run``; it sets ``poller_last_cycle_at``
       after each cycle, which ``/healthz`` checks.
     - ``clock``: "now" for health decisions, replaceable in tests.
-    - ``http_session()``: the aiohttp session replies to response_urls go over.
+    - ``http_session()``: the aiohttp session replies to response_urls and, through
+      ``build_slack_client(..., session=services.slack_session)``, Web API calls go over.
     """
 
     settings: Settings
@@ -109,6 +110,7 @@ class Services:
     in_flight: InFlight = field(default_factory=InFlight)
     _peaka_clients: dict[str, PeakaClient] = field(default_factory=dict, repr=False)
     _http: aiohttp.ClientSession | None = field(default=None, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -151,8 +153,16 @@ class Services:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         return self._http
 
+    def slack_session(self) -> aiohttp.ClientSession | None:
+        """The shared session for the Web API client; None once ``aclose`` has run.
+
+        (With None, slack_sdk opens and closes a session of its own for each call.)
+        """
+        return None if self._closed else self.http_session()
+
     async def aclose(self) -> None:
         """Close every Peaka client, the shared HTTP session and the store."""
+        self._closed = True
         if self._http is not None:
             http, self._http = self._http, None
             await http.close()
@@ -168,9 +178,40 @@ class Services:
                 await close()
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL, bot token, retries on 429, 5xx and lost connections."""
-    return AsyncWebClient(
+class _SharedSessionClient(AsyncWebClient):
+    """An AsyncWebClient whose calls go over the session ``shared()`` returns at call time.
+
+    slack_sdk opens a new aiohttp session, so a new connection, for every call unless
+    ``session`` is set, and that session must be made inside the event loop: so ``session``
+    is read from ``shared`` when a call (or Bolt's per-request copy of this client) needs it.
+    slack_sdk's retry handlers work the same over either.
+    """
+
+    def __init__(
+        self, *, shared: Callable[[], aiohttp.ClientSession | None], **kwargs: Any
+    ) -> None:
+        self._shared = shared
+        super().__init__(**kwargs)
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        return self._shared()
+
+    @session.setter
+    def session(self, value: aiohttp.ClientSession | None) -> None:
+        if value is not None:  # AsyncWebClient.__init__ sets None
+            raise TypeError("this client's session comes from Services; set none")
+
+
+def build_slack_client(
+    settings: Settings, *, session: Callable[[], aiohttp.ClientSession | None] | None = None
+) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL, bot token, retries on 429, 5xx and lost connections.
+
+    ``session`` (``Services.slack_session``): where the calls get their shared aiohttp
+    session; without it slack_sdk opens one per call.
+    """
+    options: dict[str, Any] = dict(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         retry_handlers=[
@@ -179,6 +220,9 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+    if session is None:
+        return AsyncWebClient(**options)
+    return _SharedSessionClient(shared=session, **options)
 
 
 def build_app(settings: Settings, *, services: Services | None = None) -> AsyncApp:
@@ -188,9 +232,10 @@ def build_app(settings: Settings, *, services: Services | None = None) -> AsyncA
     """
     for secret in settings.secret_values():
         register_secret(secret)
-    client = build_slack_client(settings)
     if services is None:
         services = Services.from_settings(settings)
+    # Bolt's client (and its per-request copies) and the poller's: one session for all.
+    client = build_slack_client(settings, session=services.slack_session)
     if services.slack is None:
         services.slack = client
     if services.users is None:

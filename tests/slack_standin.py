@@ -63,6 +63,7 @@ class Call:
     query: str
     status: int  # the HTTP status answered
     response: dict[str, Any]
+    peer: Any = None  # the client's (host, port): one per connection
 
     @property
     def token(self) -> str | None:
@@ -358,6 +359,7 @@ class SlackStandIn:
             query=request.query_string,
             status=status,
             response=answer,
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         self._calls.append(call)
         return web.json_response(answer, status=status, headers=headers)

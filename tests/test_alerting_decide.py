@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,12 +13,15 @@ from bot.core.alerting import (
     ALERTABLE,
     AlertDecision,
     ChannelSubscription,
+    SeenJob,
     TrackedJob,
     decide_alerts,
+    needs_details,
     outcomes_between,
 )
 from bot.core.fetch_plan import Watermark
-from bot.peaka import ExportJob, Status, format_timestamp
+from bot.links.proactive import outcomes_seen
+from bot.peaka import ExportJob, JobSummary, MalformedResponseError, Status, format_timestamp
 
 T0 = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 P, R, S, F, C, E = (
@@ -331,3 +335,85 @@ def test_any_observed_lifecycle_alerts_each_subscribed_outcome_exactly_once(
     everything = delivered + suppressed
     assert len(everything) == len(set(everything)), "an outcome was alerted twice"
     assert set(everything) == _expected(life, schedule, subs)
+
+
+# --- needs_details: which listed jobs the poller may leave as summaries ---------------------
+
+IDS = ("a", "b", "c", "d")
+STATUSES = (P, R, S, F, C, E, PAUSED)
+TIMES = (T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=2))
+
+
+@st.composite
+def cycles(draw: st.DrawFn) -> dict[str, object]:
+    known = {
+        i: TrackedJob(i, draw(st.sampled_from(STATUSES)), draw(st.sampled_from(TIMES)))
+        for i in draw(st.frozensets(st.sampled_from(IDS)))
+    }
+    observed = [
+        job(
+            draw(st.sampled_from(IDS)),
+            draw(st.sampled_from(STATUSES)),
+            draw(st.sampled_from(TIMES)),
+        )
+        for _ in range(draw(st.integers(0, 6)))
+    ]
+    watermark = draw(
+        st.one_of(
+            st.none(),
+            st.builds(
+                Watermark,
+                st.sampled_from(TIMES),
+                st.frozensets(st.sampled_from(IDS)).map(lambda ids: tuple(sorted(ids))),
+            ),
+        )
+    )
+    subs = [
+        sub(channel, *draw(st.frozensets(st.sampled_from(sorted(ALERTABLE)))))
+        for channel in draw(st.lists(st.sampled_from(CHANNELS), min_size=1, max_size=3))
+    ]
+    return {"known": known, "observed": observed, "watermark": watermark, "subs": subs}
+
+
+def _summary_that_cannot_expand(full: ExportJob) -> JobSummary:
+    # details() on this raises: the decision must never need it.
+    data = {"rowCount": "not a number"}
+    return JobSummary(full.id, full.status, full.created_at, full.created_at_raw, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cycles())
+def test_jobs_that_need_no_details_decide_the_same_as_summaries(case: dict[str, object]) -> None:
+    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
+    observed: list[ExportJob] = case["observed"]  # type: ignore[assignment]
+    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
+    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
+    lean: list[SeenJob] = [
+        j if needs_details(j, known, watermark) else _summary_that_cannot_expand(j)
+        for j in observed
+    ]
+
+    def decide(jobs: list[SeenJob]) -> AlertDecision:
+        return decide_alerts(
+            "p1", known=known, observed=jobs, subscriptions=subs, watermark=watermark, muted={"C2"}
+        )
+
+    full, summarised = decide(list(observed)), decide(lean)
+    assert summarised == full  # alerts with their jobs, tracked, changed, dropped, watermark
+    assert all(isinstance(i.job, ExportJob) for i in summarised.alerts + summarised.suppressed)
+    changed = {t.job_id for t in summarised.changed}
+    latest = {j.id: j for j in lean}
+    assert all(isinstance(latest[i], ExportJob) for i in changed)  # the store keeps its owner
+    dms = outcomes_seen("p1", known=known, observed=lean, watermark=watermark)
+    assert dms == outcomes_seen("p1", known=known, observed=observed, watermark=watermark)
+
+
+def test_a_summary_expands_to_the_job_or_a_typed_error() -> None:
+    data = job("x", F, error="boom").to_api()
+    summary = JobSummary.from_api(data)
+    assert (summary.id, summary.status, summary.created_at) == ("x", F, T0)
+    assert summary.details() == job("x", F, error="boom")
+    with pytest.raises(MalformedResponseError, match="job 'x' is not an export job"):
+        JobSummary.from_api({**data, "files": "nope"}).details()
+    with pytest.raises(TypeError, match="id must be"):
+        JobSummary.from_api({**data, "id": ""})

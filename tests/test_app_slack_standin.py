@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.app import build_slack_client
+from bot.app import Services, build_app, build_slack_client
 from bot.settings import Settings
 from tests.slack_standin import SlackStandIn
 
@@ -175,3 +175,22 @@ async def test_wait_for_returns_the_value_or_fails_clearly(standin: SlackStandIn
     assert await standin.wait_for(lambda: [1]) == [1]
     with pytest.raises(AssertionError, match=r"not true within 0\.05 s"):
         await standin.wait_for(lambda: standin.messages("C9"), within=0.05)
+
+
+async def test_the_apps_web_api_calls_share_one_connection_and_still_retry(
+    slack: SlackStandIn, bot_settings: Settings
+) -> None:
+    services = Services.from_settings(bot_settings)
+    app = build_app(bot_settings, services=services)
+    assert services.slack is app.client  # the poller's client is Bolt's
+    slack.rate_limit_next("chat.postMessage", 1)
+    for n in range(3):
+        response = await app.client.chat_postMessage(channel="C1", text=f"alert {n}")
+        assert response["ok"] is True
+    calls = slack.calls("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200, 200, 200]
+    assert len({c.peer for c in calls}) == 1  # slack_sdk alone opens a session per call
+    await services.aclose()
+    # Closed: slack_sdk falls back to a session of its own per call; none is left open.
+    assert (await app.client.chat_postMessage(channel="C1", text="late"))["ok"] is True
+    assert services.slack_session() is None

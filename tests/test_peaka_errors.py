@@ -322,6 +322,33 @@ async def test_malformed_lists(reply: Reply, in_message: str) -> None:
     assert requests_counted("listExports", "malformed") == before + 1
 
 
+@pytest.mark.parametrize(
+    ("reply", "in_message"),
+    [
+        (Reply(body={"items": []}), "expected an array of export jobs, got dict"),
+        (Reply(body=[{"id": "x", "status": "FAILED"}]), "item 0 is not an export job"),
+        (Reply(body=[JOB, {**JOB, "id": ""}]), "item 1"),
+        (Reply(body=[{**JOB, "status": None}]), "status must be"),
+        (Reply(body=[{**JOB, "createdAt": "yesterday"}]), "ISO-8601"),
+    ],
+)
+async def test_summaries_check_id_status_and_created_at(reply: Reply, in_message: str) -> None:
+    async with scripted(reply) as (client, _):
+        with pytest.raises(MalformedResponseError, match=in_message):
+            await client.list_summaries(PROJECT)
+
+
+async def test_a_summary_checks_the_other_fields_when_expanded() -> None:
+    bad = {**JOB, "id": "bad", "rowCount": "many"}
+    async with scripted(Reply(body=[bad, JOB])) as (client, _):
+        page = await client.list_summaries(PROJECT)
+    assert [job.id for job in page.jobs] == ["bad", JOB["id"]]
+    with pytest.raises(MalformedResponseError, match="is not an export job") as caught:
+        page.jobs[0].details()
+    assert caught.value.operation == "listExports"
+    assert page.jobs[1].details().downloadable
+
+
 async def test_a_body_that_cannot_be_decoded_is_malformed() -> None:
     bad_gzip = Reply(text="this is not gzip", headers={"Content-Encoding": "gzip"})
     before = requests_counted("readExport", "malformed")

@@ -20,17 +20,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.fetch_plan import Watermark
-from bot.peaka._models import ExportJob, Status
+from bot.peaka._models import ExportJob, JobSummary, Status
 
 __all__ = [
     "ALERTABLE",
     "AlertDecision",
     "AlertIntent",
     "ChannelSubscription",
+    "SeenJob",
     "TrackedJob",
     "decide_alerts",
+    "full_job",
+    "needs_details",
     "outcomes_between",
 ]
+
+# A job as a poll cycle saw it: listed jobs are summaries unless ``needs_details``.
+SeenJob = ExportJob | JobSummary
 
 # The statuses a subscription can alert on.
 ALERTABLE: frozenset[Status] = frozenset(
@@ -109,28 +115,48 @@ def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]
     return ()
 
 
+def needs_details(
+    job: SeenJob,
+    known: Mapping[str, TrackedJob],
+    watermark: Watermark | None,
+) -> bool:
+    """Whether deciding on ``job`` uses more than its id, status and createdAt.
+
+    Only a job that may alert, or whose tracked record changes (the store keeps its owner),
+    needs the full ``ExportJob``: one not tracked before that is unfinished or new since the
+    watermark, or a tracked one whose record differs. Most listed jobs are neither.
+    """
+    before = known.get(job.id)
+    if before is not None:  # the record _track would keep differs from the one it had
+        return before.status != job.status or before.created_at != job.created_at
+    if not _finished(job.status):
+        return True
+    return watermark is not None and watermark.is_new(job.id, job.created_at)
+
+
 def decide_alerts(
     project_id: str,
     *,
     known: Mapping[str, TrackedJob],
-    observed: Sequence[ExportJob],
+    observed: Sequence[SeenJob],
     subscriptions: Iterable[ChannelSubscription],
     watermark: Watermark | None,
     muted: Iterable[str] = (),
-    listed: Iterable[ExportJob] | None = None,
+    listed: Iterable[SeenJob] | None = None,
 ) -> AlertDecision:
     """Decide the alerts for one project's cycle, and what to track next.
 
     ``known``: the tracked jobs from before (job id -> TrackedJob). ``observed``: every job
-    seen this cycle (listed or read; a later entry for the same id wins). ``watermark``: the
-    previous cycle's, or None on the very first poll (baseline: nothing alerts).
-    ``muted``: channels whose alerts are suppressed. ``listed``: the jobs from List pages (for
-    the new watermark; defaults to ``observed``).
+    seen this cycle (listed or read; a later entry for the same id wins); a ``JobSummary``
+    that alerts is expanded with ``details()``. ``watermark``: the previous cycle's, or None
+    on the very first poll (baseline: nothing alerts). ``muted``: channels whose alerts are
+    suppressed. ``listed``: the jobs from List pages (for the new watermark; defaults to
+    ``observed``).
     """
     subs = list(subscriptions)
     muted_set = frozenset(muted)
     watches_expiry = any(Status.EXPIRED in s.statuses for s in subs)
-    latest: dict[str, ExportJob] = {}
+    latest: dict[str, SeenJob] = {}
     for job in observed:
         latest[job.id] = job
 
@@ -147,7 +173,7 @@ def decide_alerts(
             for sub in subs:
                 if outcome not in sub.statuses:
                     continue
-                intent = AlertIntent(project_id, job, outcome, sub.channel)
+                intent = AlertIntent(project_id, full_job(job), outcome, sub.channel)
                 if intent.key in sent:
                     continue
                 sent.add(intent.key)
@@ -166,10 +192,15 @@ def decide_alerts(
     return decision
 
 
+def full_job(job: SeenJob) -> ExportJob:
+    """``job`` as a full ``ExportJob`` (a summary's ``details()``)."""
+    return job if isinstance(job, ExportJob) else job.details()
+
+
 def _track(
     decision: AlertDecision,
     before: TrackedJob | None,
-    job: ExportJob,
+    job: SeenJob,
     watches_expiry: bool,
     *,
     reached_success: bool,

@@ -38,7 +38,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.core.alerting import TrackedJob, outcomes_between
+from bot.core.alerting import SeenJob, TrackedJob, full_job, outcomes_between
 from bot.core.blocks import Reply
 from bot.core.fetch_plan import Watermark
 from bot.core.messages import render_job_state_for_link
@@ -110,7 +110,7 @@ def outcomes_seen(
     project_id: str,
     *,
     known: Mapping[str, TrackedJob],
-    observed: Sequence[ExportJob],
+    observed: Sequence[SeenJob],
     watermark: Watermark | None,
 ) -> list[JobOutcome]:
     """The terminal outcomes reached this cycle (pure; same rules as channel alerts).
@@ -130,7 +130,7 @@ def outcomes_seen(
             reached = outcomes_between(None, job.status)
         else:
             continue
-        found += [JobOutcome(project_id, job, status) for status in reached]
+        found += [JobOutcome(project_id, full_job(job), status) for status in reached]
     return found
 
 

@@ -25,6 +25,7 @@ from bot.peaka._models import (
     ExportJob,
     ExportJobCreated,
     ExportRequest,
+    JobSummary,
     Status,
     format_timestamp,
     parse_timestamp,
@@ -33,6 +34,7 @@ from bot.peaka._paging import (
     MAX_SERVER_LIMIT,
     ExportPage,
     KeysetScan,
+    Listed,
     PageCursor,
     StatusFilter,
 )
@@ -53,6 +55,7 @@ from bot.peaka._responses import (
     parse_job,
     parse_job_list,
     parse_nothing,
+    parse_summary_list,
 )
 from bot.peaka._retry import RetryPolicy, parse_retry_after
 from bot.peaka._transport import default_transport
@@ -61,6 +64,7 @@ __all__ = ["DEFAULT_BASE_URL", "PeakaClient"]
 
 _LOG = logging.getLogger("bot.peaka")
 _T = TypeVar("_T")
+_J = TypeVar("_J", bound=Listed)
 
 CLIENT_SOURCE = "peaka-exports-bot"
 # One list_page call reads at most this many server pages, then hands back a cursor.
@@ -155,7 +159,7 @@ class PeakaClient:
             created_before = format_timestamp(created_before)
         elif created_before is not None:
             parse_timestamp(created_before)  # ValueError names the bad value
-        jobs = await self._list(project_id, status_filter, limit, created_before)
+        jobs = await self._list(project_id, status_filter, limit, created_before, parse_job_list)
         return [job for job in jobs if status_filter.keeps(job)]
 
     async def list_page(
@@ -165,36 +169,26 @@ class PeakaClient:
         statuses: Statuses = None,
         limit: int = 10,
         cursor: PageCursor | None = None,
-    ) -> ExportPage:
+    ) -> ExportPage[ExportJob]:
         """Up to ``limit`` jobs with exactly the statuses asked for, newest first.
 
         ``next_cursor`` is None once no older matching job exists. A page may be shorter than
         ``limit`` with a cursor when matching jobs are sparse (the server-page budget ran out).
         """
-        check_limit("limit", limit)
-        status_filter = StatusFilter.of(statuses)
-        list_path(project_id)  # validates the id before any request
-        scan = KeysetScan(cursor)
-        kept: list[ExportJob] = []
-        # Ask for one job more than shown (to know whether there is a next page), plus the
-        # already-shown jobs the cursor will bring back.
-        request_limit = limit + 1 + scan.carried
-        while not scan.done and scan.pages < MAX_PAGES_PER_CALL:
-            request = scan.next_request(request_limit)
-            page = await self._list(
-                project_id, status_filter, request.limit, request.created_before
-            )
-            for job in scan.absorb(page, request):
-                if not status_filter.keeps(job):
-                    continue
-                if len(kept) == limit:
-                    return ExportPage(kept, scan.cursor_after(kept[-1]))
-                kept.append(job)
-                scan.deliver(job)
-            request_limit = MAX_SERVER_LIMIT
-        if scan.done:
-            return ExportPage(kept, None)
-        return ExportPage(kept, scan.position_cursor() or cursor)
+        return await self._page(project_id, statuses, limit, cursor, parse_job_list)
+
+    async def list_summaries(
+        self,
+        project_id: str,
+        *,
+        statuses: Statuses = None,
+        limit: int = 10,
+        cursor: PageCursor | None = None,
+    ) -> ExportPage[JobSummary]:
+        """:meth:`list_page` with each job as a ``JobSummary``: only its id, status and createdAt
+        are checked; ``details()`` builds (and checks) the full job. For callers that need the
+        full job of only a few of those listed (the poller)."""
+        return await self._page(project_id, statuses, limit, cursor, parse_summary_list)
 
     def iter_exports(
         self,
@@ -208,7 +202,21 @@ class PeakaClient:
         check_limit("page_size", page_size)
         status_filter = StatusFilter.of(statuses)
         list_path(project_id)  # validates the id now, not at the first iteration
-        return self._iter_exports(project_id, status_filter, page_size, cursor)
+        return self._iter(project_id, status_filter, page_size, cursor, parse_job_list)
+
+    def iter_summaries(
+        self,
+        project_id: str,
+        *,
+        statuses: Statuses = None,
+        page_size: int = MAX_SERVER_LIMIT,
+        cursor: PageCursor | None = None,
+    ) -> AsyncIterator[JobSummary]:
+        """:meth:`iter_exports` with each job as a ``JobSummary`` (see :meth:`list_summaries`)."""
+        check_limit("page_size", page_size)
+        status_filter = StatusFilter.of(statuses)
+        list_path(project_id)
+        return self._iter(project_id, status_filter, page_size, cursor, parse_summary_list)
 
     async def read_export(self, project_id: str, export_id: str) -> ExportJob:
         """One job; for the key owner's SUCCEEDED job ``files`` carries fresh download URLs."""
@@ -266,18 +274,52 @@ class PeakaClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    async def _iter_exports(
+    async def _page(
+        self,
+        project_id: str,
+        statuses: Statuses,
+        limit: int,
+        cursor: PageCursor | None,
+        parse: Callable[[httpx.Response, str, str], list[_J]],
+    ) -> ExportPage[_J]:
+        check_limit("limit", limit)
+        status_filter = StatusFilter.of(statuses)
+        list_path(project_id)  # validates the id before any request
+        scan = KeysetScan(cursor)
+        kept: list[_J] = []
+        # Ask for one job more than shown (to know whether there is a next page), plus the
+        # already-shown jobs the cursor will bring back.
+        request_limit = limit + 1 + scan.carried
+        while not scan.done and scan.pages < MAX_PAGES_PER_CALL:
+            request = scan.next_request(request_limit)
+            page = await self._list(
+                project_id, status_filter, request.limit, request.created_before, parse
+            )
+            for job in scan.absorb(page, request):
+                if not status_filter.keeps(job):
+                    continue
+                if len(kept) == limit:
+                    return ExportPage(kept, scan.cursor_after(kept[-1]))
+                kept.append(job)
+                scan.deliver(job)
+            request_limit = MAX_SERVER_LIMIT
+        if scan.done:
+            return ExportPage(kept, None)
+        return ExportPage(kept, scan.position_cursor() or cursor)
+
+    async def _iter(
         self,
         project_id: str,
         status_filter: StatusFilter,
         page_size: int,
         cursor: PageCursor | None,
-    ) -> AsyncIterator[ExportJob]:
+        parse: Callable[[httpx.Response, str, str], list[_J]],
+    ) -> AsyncIterator[_J]:
         scan = KeysetScan(cursor)
         while not scan.done:
             request = scan.next_request(page_size)
             page = await self._list(
-                project_id, status_filter, request.limit, request.created_before
+                project_id, status_filter, request.limit, request.created_before, parse
             )
             for job in scan.absorb(page, request):
                 if status_filter.keeps(job):
@@ -289,7 +331,8 @@ class PeakaClient:
         status_filter: StatusFilter,
         limit: int | None,
         created_before: str | None,
-    ) -> list[ExportJob]:
+        parse: Callable[[httpx.Response, str, str], list[_J]],
+    ) -> list[_J]:
         """One raw List call (no client-side status filtering)."""
         params: dict[str, str] = {}
         if status_filter.server_param:
@@ -303,7 +346,7 @@ class PeakaClient:
             "GET",
             list_path(project_id),
             doing=f"listing exports of project {project_id!r}",
-            parse=parse_job_list,
+            parse=parse,
             params=params,
         )
 

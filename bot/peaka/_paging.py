@@ -18,11 +18,10 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.peaka._models import (
     SERVER_FILTERABLE,
-    ExportJob,
     Status,
     format_timestamp,
     parse_timestamp,
@@ -32,6 +31,7 @@ __all__ = [
     "MAX_SERVER_LIMIT",
     "ExportPage",
     "KeysetScan",
+    "Listed",
     "PageCursor",
     "PageRequest",
     "StatusFilter",
@@ -44,6 +44,25 @@ MAX_CURSOR_CHARS = 1500  # fits a Slack button value (2000) with room to spare
 _MAX_DECODED_BYTES = 64 * 1024
 _CURSOR_PREFIX = "c1."
 _MICROSECOND = timedelta(microseconds=1)
+
+
+class Listed(Protocol):
+    """What paging reads of a listed job: an ``ExportJob`` or a ``JobSummary``."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def created_at_raw(self) -> str: ...
+
+
+J = TypeVar("J", bound=Listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +141,10 @@ def _pack(created_before: str, ids: list[str]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportPage:
+class ExportPage(Generic[J]):
     """One page of jobs, newest first, and the cursor for the next (None: no more)."""
 
-    jobs: list[ExportJob]
+    jobs: list[J]
     next_cursor: PageCursor | None
 
 
@@ -161,7 +180,7 @@ class StatusFilter:
         ordered = [s.value for s in Status if s in wanted]  # stable order: cacheable URLs
         return cls(frozenset(wanted), ",".join(ordered))
 
-    def keeps(self, job: ExportJob) -> bool:
+    def keeps(self, job: Listed) -> bool:
         return self.wanted is None or job.status in self.wanted
 
 
@@ -218,10 +237,10 @@ class KeysetScan:
             return PageRequest(exact, MAX_SERVER_LIMIT)
         return PageRequest(format_timestamp(self._boundary - _MICROSECOND), MAX_SERVER_LIMIT)
 
-    def absorb(self, page: Sequence[ExportJob], request: PageRequest) -> list[ExportJob]:
+    def absorb(self, page: Sequence[J], request: PageRequest) -> list[J]:
         """Take one server page; return the jobs not handled before."""
         self.pages += 1
-        fresh: list[ExportJob] = []
+        fresh: list[J] = []
         for job in page:
             if job.id not in self._handled:
                 fresh.append(job)
@@ -245,11 +264,11 @@ class KeysetScan:
             self.done = True
         return fresh
 
-    def deliver(self, job: ExportJob) -> None:
+    def deliver(self, job: Listed) -> None:
         """Record that ``job`` was shown to the caller (cursors carry such ids)."""
         self._delivered[job.id] = job.created_at
 
-    def cursor_after(self, job: ExportJob) -> PageCursor:
+    def cursor_after(self, job: Listed) -> PageCursor:
         """The cursor that continues right after ``job``, the last one shown."""
         reach = job.created_at + _MICROSECOND
         seen = tuple(i for i, t in self._delivered.items() if t <= reach)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from bot.peaka._exceptions import MalformedResponseError, PeakaError, api_error, server_message
-from bot.peaka._models import ExportJob, ExportJobCreated
+from bot.peaka._models import ExportJob, ExportJobCreated, JobSummary
 from bot.peaka._retry import parse_retry_after
 
 __all__ = [
@@ -17,7 +18,10 @@ __all__ = [
     "parse_job",
     "parse_job_list",
     "parse_nothing",
+    "parse_summary_list",
 ]
+
+_J = TypeVar("_J")
 
 _MAX_ERROR_BODY = 10_000  # enough to find the message in; never log or show more
 
@@ -93,18 +97,29 @@ def parse_job(response: httpx.Response, operation: str, doing: str) -> ExportJob
 
 
 def parse_job_list(response: httpx.Response, operation: str, doing: str) -> list[ExportJob]:
+    return _parse_list(response, operation, doing, ExportJob.from_api)
+
+
+def parse_summary_list(response: httpx.Response, operation: str, doing: str) -> list[JobSummary]:
+    """Like :func:`parse_job_list`, checking only each job's id, status and createdAt."""
+    return _parse_list(response, operation, doing, JobSummary.from_api)
+
+
+def _parse_list(
+    response: httpx.Response, operation: str, doing: str, build: Callable[[Any], _J]
+) -> list[_J]:
     payload = _json(response, operation, doing)
     if not isinstance(payload, list):
         what = f"expected an array of export jobs, got {type(payload).__name__}"
         raise _malformed(response, operation, doing, what)
-    jobs: list[ExportJob] = []
+    items: list[_J] = []
     for index, item in enumerate(payload):
         try:
-            jobs.append(ExportJob.from_api(item))
+            items.append(build(item))
         except (KeyError, TypeError, ValueError) as exc:
             what = f"item {index} is not an export job ({_reason(exc)})"
             raise _malformed(response, operation, doing, what) from None
-    return jobs
+    return items
 
 
 def parse_created(response: httpx.Response, operation: str, doing: str) -> ExportJobCreated:

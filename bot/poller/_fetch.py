@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.core.alerting import TrackedJob
+from bot.core.alerting import SeenJob, TrackedJob, needs_details
 from bot.core.fetch_plan import (
     PAGE_SIZE,
     SEEK_PAGE,
@@ -25,7 +25,7 @@ from bot.core.fetch_plan import (
     first_page_size,
     plan_stragglers,
 )
-from bot.peaka import ExportJob, NotFoundError, PageCursor, PeakaClient, Status
+from bot.peaka import ExportJob, JobSummary, NotFoundError, PageCursor, PeakaClient, Status
 
 __all__ = ["ProjectFetch", "fetch_project", "without_files"]
 
@@ -50,7 +50,8 @@ class ProjectFetch:
     """What one cycle saw of a project.
 
     ``listed``: jobs from List pages, newest first. ``read``: stragglers read one by one or
-    shown by a seek (a List from just above one of them).
+    shown by a seek (a List from just above one of them). Listed jobs are ``JobSummary``s,
+    except those ``needs_details`` picks (full, no files).
     ``active``: stragglers a PENDING,RUNNING listing showed (seen before ``listed``'s later
     pages and ``read``, so those win). ``gone``: tracked ids Peaka no longer knows (404).
     ``plan``: the straggler plan used (after the active listing, if there was one).
@@ -62,9 +63,9 @@ class ProjectFetch:
     seeks showed lie relative to each other (pass it back as ``previous_offsets``).
     """
 
-    listed: list[ExportJob] = field(default_factory=list)
+    listed: list[SeenJob] = field(default_factory=list)
     read: list[ExportJob] = field(default_factory=list)
-    active: list[ExportJob] = field(default_factory=list)
+    active: list[SeenJob] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
     plan: StragglerPlan | None = None
     pages: int = 0
@@ -75,7 +76,7 @@ class ProjectFetch:
     offsets: Offsets = field(default_factory=Offsets)
 
     @property
-    def observed(self) -> list[ExportJob]:
+    def observed(self) -> list[SeenJob]:
         return [*self.active, *self.listed, *self.read]
 
 
@@ -89,16 +90,16 @@ class _Pager:
         self.cursor: PageCursor | None = None
         self.exhausted = False
 
-    async def next_page(self, size: int = PAGE_SIZE) -> list[ExportJob]:
-        # list_page asks the server for limit + 1 + (ids the cursor repeats) jobs; keep that
+    async def next_page(self, size: int = PAGE_SIZE) -> list[JobSummary]:
+        # list_summaries asks the server for limit + 1 + (ids the cursor repeats) jobs; keep that
         # at one server page of ``size`` so each call is exactly one request.
         carried = len(self.cursor.seen_ids) if self.cursor is not None else 0
         limit = max(1, size - 1 - carried)
-        page = await self._client.list_page(self._project_id, limit=limit, cursor=self.cursor)
+        page = await self._client.list_summaries(self._project_id, limit=limit, cursor=self.cursor)
         self._into.pages += 1
         if self._into.pages == MANY_PAGES:
             log.warning("project %s: %d List pages in one cycle", self._project_id, MANY_PAGES)
-        jobs = [without_files(job) for job in page.jobs]
+        jobs = page.jobs
         self._into.listed.extend(jobs)
         self.cursor = page.next_cursor
         if self.cursor is None or not jobs:
@@ -137,11 +138,12 @@ async def fetch_project(
         result.depths = _depths(result, tracked, 0, Depths())
         if not pager.exhausted:
             seen = {job.id for job in result.listed}
-            async for job in client.iter_exports(
+            async for job in client.iter_summaries(
                 project_id, statuses=list(_ACTIVE), page_size=PAGE_SIZE
             ):
                 if job.id not in seen:
-                    result.listed.append(without_files(job))
+                    result.listed.append(job)
+        _add_details(result, tracked, watermark)
         return result
 
     size = first_page_size(previous_reach)
@@ -203,7 +205,19 @@ async def fetch_project(
     result.finished_stragglers = _finished_count(stragglers, tracked, result)
     result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
     result.depths = _depths(result, tracked, new_jobs, depths)
+    _add_details(result, tracked, watermark)
     return result
+
+
+def _add_details(
+    result: ProjectFetch, tracked: Mapping[str, TrackedJob], watermark: Watermark | None
+) -> None:
+    """Expand the listed jobs that deciding reads in full (here, where a malformed one raises
+    MalformedResponseError like a List would, and the project backs off)."""
+    for jobs in (result.listed, result.active):
+        for index, job in enumerate(jobs):
+            if isinstance(job, JobSummary) and needs_details(job, tracked, watermark):
+                jobs[index] = without_files(job.details())
 
 
 def _plan(
@@ -237,16 +251,16 @@ def _plan(
 
 async def _list_active(
     client: PeakaClient, project_id: str, wanted: set[str]
-) -> dict[str, ExportJob]:
+) -> dict[str, JobSummary]:
     """The ``wanted`` jobs among every PENDING or RUNNING one, by id.
 
     Other jobs in that listing are ignored: a job newer than the pages fetched was created
     after them, and stays new for the next cycle's walk.
     """
-    found: dict[str, ExportJob] = {}
-    async for job in client.iter_exports(project_id, statuses=list(_ACTIVE), page_size=PAGE_SIZE):
+    found: dict[str, JobSummary] = {}
+    async for job in client.iter_summaries(project_id, statuses=list(_ACTIVE), page_size=PAGE_SIZE):
         if job.id in wanted:
-            found[job.id] = without_files(job)
+            found[job.id] = job
     return found
 
 
@@ -328,7 +342,7 @@ def _needs_checking(status: Status, check_expiry: bool) -> bool:
     return not _finished(status)
 
 
-def _reach(listed: list[ExportJob], watermark: Watermark, tracked: Mapping[str, TrackedJob]) -> int:
+def _reach(listed: list[SeenJob], watermark: Watermark, tracked: Mapping[str, TrackedJob]) -> int:
     """How many listed jobs were needed: down to the first one below the watermark, or the
     deepest unfinished tracked one, whichever is deeper."""
     reach = len(listed)
@@ -347,7 +361,7 @@ def _finished(status: Status) -> bool:
     return status.is_known and status.is_terminal
 
 
-def _density(jobs: list[ExportJob]) -> float | None:
+def _density(jobs: list[SeenJob]) -> float | None:
     """Jobs per second over the listed pages (None if it can't be told)."""
     if len(jobs) < 2:
         return None

@@ -32,8 +32,10 @@ from bot.core.alerting import (
     AlertDecision,
     AlertIntent,
     ChannelSubscription,
+    SeenJob,
     TrackedJob,
     decide_alerts,
+    full_job,
 )
 from bot.core.fetch_plan import Depths, Offsets, Watermark
 from bot.links.proactive import CycleDms, JobOutcome, outcomes_seen, sweep_done_requests
@@ -534,7 +536,7 @@ class Poller:
         """What to save of one project's cycle: tracked jobs and, if it moved, the watermark."""
         project_id, decision, fetched = poll.project_id, poll.decision, poll.fetched
         state, watermark, now = poll.state, poll.watermark, poll.now
-        seen: dict[str, ExportJob] = {job.id: job for job in fetched.observed}
+        seen: dict[str, SeenJob] = {job.id: job for job in fetched.observed}
         changed = tuple(
             JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
             for t in decision.changed
@@ -585,8 +587,9 @@ def _stale(state: ProjectState | None, now: datetime) -> bool:
     return now - state.last_polled_at >= timedelta(seconds=LAST_POLLED_RESOLUTION)
 
 
-def _owner(job: ExportJob | None) -> str | None:
-    return job.user_name if job is not None else None
+def _owner(job: SeenJob | None) -> str | None:
+    # A changed job is never a summary (``needs_details``); full_job is for the type checker.
+    return full_job(job).user_name if job is not None else None
 
 
 class _MuteCheck:
