@@ -1,7 +1,8 @@
 """Alert delivery: claimed alerts -> Slack posts (one card each, or a digest), then the log.
 
 Every alert reaching this module is already claimed in the alert log. A post that Slack
-accepted is confirmed with its ``ts``; a channel that can't take posts (removed, archived,
+accepted is confirmed with its ``ts`` (in groups of ``CONFIRM_GROUP``, one transaction
+each, all before ``deliver`` returns); a channel that can't take posts (removed, archived,
 bot not in it) gets its subscriptions marked broken and its alerts failed; anything else
 leaves the claim in place for the next cycle, which first looks for the message in the
 channel's history (``_reconcile``) when it can't be sure the post failed.
