@@ -236,3 +236,31 @@ async def test_concurrent_log_alerts_from_two_engines_split_the_keys(
     )
     for key in keys:
         assert sum(key in won for won, _ in results) == 1
+
+
+async def test_confirm_alerts_confirms_a_group_in_one_go(
+    state_store: Store, store_backend: Backend
+) -> None:
+    keys = [AlertKey(f"job-{i}", Status.FAILED, f"C{i % 2}") for i in range(5)]
+    for key in keys:
+        await state_store.claim_alert(key, "p1", "r")
+    store_backend.clock.advance(3)
+    # Two share one ts (one digest); keys[4] stays claimed.
+    posted = [(keys[0], "C0", "1.1"), (keys[1], "C1", "1.2"), (keys[2], "C0", "1.2")]
+    posted.append((keys[3], "C1", "1.3"))
+    await state_store.confirm_alerts(posted)
+    await state_store.confirm_alerts([])
+    for key, channel, ts in posted:
+        [record] = await state_store.alerts_for(key.job_id)
+        assert (record.state, record.slack_channel, record.slack_ts) == ("sent", channel, ts)
+        assert record.sent_at == store_backend.clock.now()
+    assert [r.key for r in await state_store.unconfirmed_alerts()] == [keys[4]]
+    # Confirming again (a leftover found in history after a lost confirm) is harmless.
+    await state_store.confirm_alerts([(keys[0], "C0", "1.1")])
+    assert (await state_store.alerts_for("job-0"))[0].slack_ts == "1.1"
+    # One key never claimed: nothing of the group is written.
+    with pytest.raises(AlertNotClaimedError):
+        await state_store.confirm_alerts(
+            [(keys[4], "C0", "2.0"), (AlertKey("nope", Status.FAILED, "C1"), "C1", "2.1")]
+        )
+    assert await state_store.alert_state(keys[4]) == "claimed"

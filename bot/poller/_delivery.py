@@ -1,7 +1,8 @@
 """Alert delivery: claimed alerts -> Slack posts (one card each, or a digest), then the log.
 
 Every alert reaching this module is already claimed in the alert log. A post that Slack
-accepted is confirmed with its ``ts``; a channel that can't take posts (removed, archived,
+accepted is confirmed with its ``ts`` (in groups of ``CONFIRM_GROUP``, one transaction
+each, all before ``deliver`` returns); a channel that can't take posts (removed, archived,
 bot not in it) gets its subscriptions marked broken and its alerts failed; anything else
 leaves the claim in place for the next cycle, which first looks for the message in the
 channel's history (``_reconcile``) when it can't be sure the post failed.
@@ -38,6 +39,14 @@ log = logging.getLogger(__name__)
 
 # More alerts than this for one channel in one cycle become a digest.
 DIGEST_OVER = 5
+# Posted alerts are confirmed in groups of up to this many, one transaction each (and the
+# rest at the end of every delivery). A crash can leave at most this many posted-but-
+# unconfirmed alerts (plus the posts in flight); the next cycle settles them with one
+# conversations.history search per channel, so a crash costs at most this many searches,
+# not repeats. 64 keeps that small next to a cycle's ~1,000 posts at 2,000 projects (16
+# transactions instead of 1,000), and far below what a search sees (HISTORY_PAGES x
+# HISTORY_PAGE messages per channel), so every unconfirmed post is still within reach.
+CONFIRM_GROUP = 64
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -85,16 +94,49 @@ class Delivery:
         self._users = users
         self._label = label
         self.unposted: set[AlertKey] = set()
+        # Posted, not yet confirmed in the log: (key, channel, ts), flushed by ``flush``.
+        self._posted: list[tuple[AlertKey, str, str]] = []
 
     async def deliver(self, alerts: Sequence[Outbound]) -> None:
-        """Post every alert, channel by channel (channels in parallel, each in order)."""
+        """Post every alert, channel by channel (channels in parallel, each in order).
+
+        Every post Slack accepted is confirmed in the log before this returns (or is
+        cancelled), in groups of up to ``CONFIRM_GROUP``.
+        """
         by_channel: dict[str, list[Outbound]] = {}
         for alert in alerts:
             by_channel.setdefault(alert.channel, []).append(alert)
-        mentions = await self._mentions(a.job for a in alerts)
-        await asyncio.gather(
-            *(self._deliver_channel(c, items, mentions) for c, items in by_channel.items())
-        )
+        try:
+            mentions = await self._mentions(a.job for a in alerts)
+            await asyncio.gather(
+                *(self._deliver_channel(c, items, mentions) for c, items in by_channel.items())
+            )
+        finally:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Confirm the posted alerts not confirmed yet, in one transaction.
+
+        If the write fails they stay claimed: the next cycle finds them in the channel's
+        history (they are not ``unposted``) and confirms them then, without posting again.
+        """
+        posted, self._posted = self._posted, []
+        if not posted:
+            return
+        try:
+            await self._dedup.confirm_many(posted)
+        except Exception:
+            log.exception(
+                "confirming %d posted alert(s) failed; the next cycle finds them in history",
+                len(posted),
+            )
+
+    async def _posted_ok(self, batch: Sequence[Outbound], channel: str, ts: str) -> None:
+        for item in batch:
+            self._posted.append((item.key, channel, ts))
+            self.unposted.discard(item.key)
+        if len(self._posted) >= CONFIRM_GROUP:
+            await self.flush()
 
     async def fail_channel(
         self, channel: str, alerts: Iterable[Outbound | AlertKey], why: str
@@ -121,9 +163,7 @@ class Delivery:
             for n, batch in enumerate(batches):
                 result = await self._post(channel, batch, mentions, digest=len(items) > DIGEST_OVER)
                 if result.ts is not None:
-                    for item in batch:
-                        await self._dedup.confirm(item.key, channel, result.ts)
-                        self.unposted.discard(item.key)
+                    await self._posted_ok(batch, channel, result.ts)
                     continue
                 rest = [item for later in batches[n:] for item in later]
                 if result.broken is not None:

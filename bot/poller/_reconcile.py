@@ -96,8 +96,12 @@ class Leftovers:
             if scan.broken is not None:
                 await self._delivery.fail_channel(channel, [r.key for r in records], scan.broken)
                 return []
-            for name, ts in scan.found.items():
-                await self._dedup.confirm(wanted[name].key, channel, ts)
+            # One transaction for the channel's found posts (a crash can leave a whole
+            # confirm group of them).
+            await self._dedup.confirm_many(
+                [(wanted[name].key, channel, ts) for name, ts in scan.found.items()]
+            )
+            for name in scan.found:
                 log.info("alert %s in %s was posted before a restart; confirmed", name, channel)
             failures = 0 if scan.complete else self._scan_failures.get(channel, 0) + 1
             self._scan_failures[channel] = failures

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_, update
 
 from bot.peaka import Status
-from bot.store._base import StoreBase, need_text
+from bot.store._base import StoreBase, chunks, need_text
 from bot.store._errors import AlertNotClaimedError
 from bot.store._records import AlertKey, AlertRecord, AlertState
 from bot.store._schema import alert_log
@@ -109,6 +109,63 @@ class AlertLogStore(StoreBase):
             "last_error": None,
         }
         await self._update_claimed(key, values, "confirm")
+
+    async def confirm_alerts(self, posted: Iterable[tuple[AlertKey, str, str]]) -> None:
+        """``confirm_alert`` for several alerts (key, slack_channel, slack_ts) in one transaction.
+
+        One UPDATE per key, sent as one executemany; raises :class:`AlertNotClaimedError`
+        (and writes nothing) when any key was never claimed.
+        """
+        rows = [
+            {
+                "k_job_id": key.job_id,
+                "k_status": Status(key.status).value,
+                "k_target": key.target,
+                "slack_channel": channel,
+                "slack_ts": ts,
+            }
+            for key, channel, ts in posted
+        ]
+        if not rows:
+            return
+        now = self._now()
+        stmt = (
+            update(alert_log)
+            .where(
+                alert_log.c.job_id == bindparam("k_job_id"),
+                alert_log.c.status == bindparam("k_status"),
+                alert_log.c.target == bindparam("k_target"),
+            )
+            .values(
+                state="sent",
+                slack_channel=bindparam("slack_channel"),
+                slack_ts=bindparam("slack_ts"),
+                sent_at=now,
+                last_error=None,
+            )
+        )
+        async with self._write() as conn:
+            result = await conn.execute(stmt, rows)
+            keys = {(r["k_job_id"], r["k_status"], r["k_target"]) for r in rows}
+            sane = conn.dialect.supports_sane_multi_rowcount and len(keys) == len(rows)
+            if sane and result.rowcount == len(rows):
+                return
+            # executemany's rowcount is not reliable on every driver: count the rows instead.
+            logged = 0
+            for part in chunks(sorted(keys)):
+                logged += int(
+                    await conn.scalar(
+                        select(func.count())
+                        .select_from(alert_log)
+                        .where(tuple_(*_KEY_COLUMNS).in_(part))
+                    )
+                    or 0
+                )
+            if logged != len(keys):
+                raise AlertNotClaimedError(
+                    f"cannot confirm {len(keys) - logged} of {len(keys)} alert(s): "
+                    "never claimed (call claim_alert first)"
+                )
 
     async def fail_alert(self, key: AlertKey, error: str) -> None:
         """Record a permanent failure (e.g. channel_not_found): the alert is never retried."""

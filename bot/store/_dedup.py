@@ -8,7 +8,7 @@ truth: a fresh deduplicator after a restart still refuses every logged key.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from cachetools import TTLCache
 
@@ -128,6 +128,13 @@ class AlertDeduplicator:
         """Record the posted message (see :meth:`Store.confirm_alert`)."""
         await self._store.confirm_alert(key, slack_channel, slack_ts)
         self._handled[key] = True
+
+    async def confirm_many(self, posted: Sequence[tuple[AlertKey, str, str]]) -> None:
+        """Record several posted messages (key, channel, ts) in one transaction
+        (see :meth:`Store.confirm_alerts`)."""
+        await self._store.confirm_alerts(posted)
+        for key, _, _ in posted:
+            self._handled[key] = True
 
     async def fail(self, key: AlertKey, error: str) -> None:
         """Record a permanent failure (see :meth:`Store.fail_alert`)."""
