@@ -131,7 +131,7 @@ async def test_bad_settings(state_store: Store, maxsize: int, ttl: float, messag
         AlertDeduplicator(state_store, maxsize=maxsize, ttl=ttl)
 
 
-async def test_claim_new_claims_in_one_transaction_and_skips_what_is_cached(
+async def test_claim_batch_claims_in_one_transaction_and_skips_what_is_cached(
     state_store: Store,
 ) -> None:
     dedup = AlertDeduplicator(state_store)
@@ -139,16 +139,22 @@ async def test_claim_new_claims_in_one_transaction_and_skips_what_is_cached(
     assert await AlertDeduplicator(state_store).claim(keys[2], "p1", "other-replica") is True
     database_before = deduplicated("database")
     with counting(state_store) as db:
-        assert await dedup.claim_new(keys, "p1", "r1") == [keys[0], keys[1], keys[3]]
+        assert await dedup.claim_batch(dict.fromkeys(keys, "p1"), "r1") == (
+            [keys[0], keys[1], keys[3]],
+            set(),
+        )
         inserts = [s for s in db.statements if s.lstrip().upper().startswith("INSERT")]
         # One multi-row INSERT for all the keys, and no separate "already handled?" reads.
         assert len(inserts) == 1
         assert not [s for s in db.statements if s.lstrip().upper().startswith("SELECT")]
         asked = len(db.statements)
-        assert await dedup.claim_new(keys, "p1", "r1") == []
+        assert await dedup.claim_batch(dict.fromkeys(keys, "p1"), "r1") == ([], set())
         assert len(db.statements) == asked  # all cached now: no round trip
     assert deduplicated("database") == database_before + 1  # the other replica's claim
     for key in keys:
         assert await dedup.already_handled(key) is True
     # A restarted process's deduplicator: the log refuses every key.
-    assert await AlertDeduplicator(state_store).claim_new(keys, "p1", "r2") == []
+    assert await AlertDeduplicator(state_store).claim_batch(dict.fromkeys(keys, "p1"), "r2") == (
+        [],
+        set(),
+    )

@@ -8,7 +8,7 @@ truth: a fresh deduplicator after a restart still refuses every logged key.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from cachetools import TTLCache
 
@@ -63,32 +63,6 @@ class AlertDeduplicator:
         self._handled[key] = True
         return won
 
-    async def claim_new(
-        self, keys: Iterable[AlertKey], project_id: str, claimed_by: str
-    ) -> list[AlertKey]:
-        """The keys this caller must send, of ``keys`` (in their order), in one transaction.
-
-        Keys cached as handled are skipped without a query; the others are claimed together
-        (a key logged before, by anyone, is refused by the log itself, so no separate
-        ``already_handled`` read is needed). Every key is cached afterwards.
-        """
-        unique = list(dict.fromkeys(keys))
-        fresh = [key for key in unique if key not in self._handled]
-        skipped = len(unique) - len(fresh)
-        if skipped:
-            self.cache_hits += skipped
-            ALERTS_DEDUPLICATED.labels(layer="cache").inc(skipped)
-        if not fresh:
-            return []
-        self.cache_misses += len(fresh)
-        won = await self._store.claim_alerts(fresh, project_id, claimed_by)
-        lost = len(fresh) - len(won)
-        if lost:
-            ALERTS_DEDUPLICATED.labels(layer="database").inc(lost)
-        for key in fresh:
-            self._handled[key] = True
-        return [key for key in fresh if key in won]
-
     async def claim_batch(
         self,
         claims: Mapping[AlertKey, str],
@@ -96,7 +70,8 @@ class AlertDeduplicator:
         *,
         suppressed: Mapping[AlertKey, str] | None = None,
     ) -> tuple[list[AlertKey], set[AlertKey]]:
-        """``claim_new`` for alerts of several projects (key -> project id), in one transaction.
+        """The keys this caller must send, of alerts of any projects (key -> project id), in one
+        transaction (a key logged before, by anyone, is refused by the log itself).
 
         ``suppressed`` (muted) alerts are logged in the same transaction, never to be sent.
         Keys cached as handled are skipped without a query; every key is cached afterwards
