@@ -107,8 +107,9 @@ class PollStateStore(StoreBase):
         written, for a project given twice or a job/project state that isn't its result's
         project. ``expected``: per project, the revision the caller read its state at.
         Returns the new revision of each project written whose revision was still the
-        expected one when this transaction locked its row: for those, the state read plus
-        these changes is exactly what is stored now.
+        expected one when this transaction locked its row (or, expected None, that still had
+        no row: every job writer makes one): for those, the state read plus these changes
+        is exactly what is stored now.
         """
         rows: list[dict[str, Any]] = []
         gone: list[tuple[str, str]] = []
@@ -138,6 +139,10 @@ class PollStateStore(StoreBase):
                 .with_for_update()
             )
             before: dict[str, str | None] = {p: r for p, r in await conn.execute(stmt)}
+            # Rows that were missing when the caller read and still are: made here, not by
+            # a concurrent writer (whose insert this one waits for).
+            absent = [p for p in written if p not in before and (expected or {}).get(p, "") is None]
+            made = await self._make_rows(conn, absent)
             if states:
                 for row in states:
                     row["revision"] = revision
@@ -154,7 +159,7 @@ class PollStateStore(StoreBase):
         return {
             p: revision
             for p in written
-            if before.get(p) is not None and before.get(p) == expected.get(p)
+            if p in made or (before.get(p) is not None and before.get(p) == expected.get(p))
         }
 
     async def save_poll_result(
@@ -174,6 +179,18 @@ class PollStateStore(StoreBase):
         need_text(project_id=project_id)
         result = PollResult(project_id, tuple(upsert), frozenset(delete), state)
         await self.save_poll_results([result])
+
+    async def _make_rows(self, conn: AsyncConnection, project_ids: list[str]) -> set[str]:
+        """Insert empty state rows for these projects; the ones this statement inserted."""
+        if not project_ids:
+            return set()
+        stmt = (
+            self._insert(project_states)
+            .on_conflict_do_nothing()
+            .returning(project_states.c.project_id)
+        )
+        rows = [{"project_id": p, "newest_seen_ids": "[]"} for p in sorted(project_ids)]
+        return set((await conn.execute(stmt, rows)).scalars())
 
     async def _touch(
         self, conn: AsyncConnection, project_ids: Collection[str], revision: str
