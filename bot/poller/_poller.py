@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -355,7 +355,6 @@ class Poller:
         polls = [poll for poll in polled if poll is not None]
         if not polls:
             return []
-        by_id = {poll.project_id: poll for poll in polls}
         # 1. Claims first (see above), all of the batch in one transaction.
         try:
             won, suppressed = await self._dedup.claim_batch(
@@ -388,13 +387,13 @@ class Poller:
                 results[poll.project_id] = self._result(poll)
             except Exception as exc:
                 self._project_failed(poll.project_id, report, exc)
-        saving = {project_id: by_id[project_id] for project_id in results}
+        by_project = {poll.project_id: poll for poll in polls}
         try:
-            await self._save(results.values(), saving)
+            await self._save(results.values(), by_project)
         except ValueError:
             # One project's bad data must not cost the others their save.
             for result in results.values():
-                await self._save_one(result, saving, report)
+                await self._save_one(result, by_project, report)
         except Exception:
             self._batch_failed(list(results), report, "saving the poll results")
         else:
@@ -604,7 +603,7 @@ class _Poll:
     project_id: str
     state: ProjectState | None
     revision: str | None  # of the state read (see ``_tracked``)
-    known: dict[str, TrackedJob]  # the tracked jobs stored at that revision
+    known: Mapping[str, TrackedJob]  # the tracked jobs stored at that revision
     watermark: Watermark | None
     now: datetime
     fetched: ProjectFetch

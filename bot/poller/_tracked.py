@@ -17,7 +17,7 @@ next cycle reads the project from the store. Nothing is kept across restarts.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC
 
 from bot.core.alerting import TrackedJob
@@ -42,11 +42,9 @@ class TrackedCopies:
         entries = self._entries
         return {p: entry[0] if (entry := entries.get(p)) else None for p in project_ids}
 
-    def known(self, project_id: str, snapshot: PollSnapshot) -> dict[str, TrackedJob]:
-        """The project's tracked jobs as stored at ``snapshot``'s revision.
-
-        Not to be changed by the caller: it may be the entry itself.
-        """
+    def known(self, project_id: str, snapshot: PollSnapshot) -> Mapping[str, TrackedJob]:
+        """The project's tracked jobs as stored at ``snapshot``'s revision (read-only: it
+        may be the copy itself)."""
         if snapshot.jobs is None:
             entry = self._entries.get(project_id)
             if entry is None or entry[0] != snapshot.revision:
@@ -57,7 +55,7 @@ class TrackedCopies:
             self._entries[project_id] = (snapshot.revision, known)
         return known
 
-    def saved(self, result: PollResult, known: dict[str, TrackedJob], revision: str) -> None:
+    def saved(self, result: PollResult, known: Mapping[str, TrackedJob], revision: str) -> None:
         """After a save that found the revision ``known`` was read at: ``known`` plus the
         result's changes, applied as the store does (upserts, then deletions)."""
         jobs = dict(known)
