@@ -15,6 +15,8 @@ from sqlalchemy import text
 from bot.core.alerting import TrackedJob
 from bot.peaka import Status
 from bot.poller import Poller
+from bot.poller._tracked import TrackedCopies
+from bot.store import PollSnapshot
 from tests.poller_harness import PollerRig, Scenario
 from tests.store_fixtures import Backend
 from tests.test_poller_batches import refuse_project_state_writes
@@ -182,3 +184,15 @@ async def test_replicas_taking_turns_at_random_alert_everything_exactly_once(
         assert len(expected) >= 60
         assert set(alerted) == expected and set(alerted.values()) == {1}
         assert reused > 0  # some copies were current, and checked
+
+
+def test_copies_of_projects_no_longer_polled_are_dropped() -> None:
+    copies = TrackedCopies()
+    for project in ("p1", "p2", "p3"):
+        copies.known(project, PollSnapshot(None, f"rev-{project}", {}))
+    assert copies.held(["p1", "p2", "p3"]) == {p: f"rev-{p}" for p in ("p1", "p2", "p3")}
+    copies.retain(["p2", "p9"])  # p1 and p3 went to another replica
+    assert copies.held(["p1", "p2", "p3"]) == {"p1": None, "p2": "rev-p2", "p3": None}
+    assert len(copies) == 1
+    with pytest.raises(RuntimeError):  # the store said "current", but nothing is held
+        copies.known("p1", PollSnapshot(None, "rev-p1", None))

@@ -221,6 +221,7 @@ class Poller:
             await self._forget_unsubscribed(subscriptions)
             # Before the leftovers: a leased poller adopts dead replicas' claims in here.
             projects = await self._projects_to_poll(subscriptions)
+            self._tracked.retain(projects)
             now = self._services.clock()
             age = max(STALE_CLAIM_SECONDS, STALE_CLAIM_INTERVALS * self.interval)
             stale = now - timedelta(seconds=age)

@@ -28,8 +28,8 @@ __all__ = ["TrackedCopies"]
 
 
 class TrackedCopies:
-    """Per project: the revision and the ``TrackedJob`` map stored at it (one per project
-    polled, so bounded by the projects this process polls; forgotten ones are dropped)."""
+    """Per project: the revision and the ``TrackedJob`` map stored at it; bounded by the
+    projects this process polls (``retain`` drops the others each cycle)."""
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[str, dict[str, TrackedJob]]] = {}
@@ -66,6 +66,11 @@ class TrackedCopies:
         for job_id in result.delete:
             jobs.pop(job_id, None)
         self._entries[result.project_id] = (revision, jobs)
+
+    def retain(self, project_ids: Collection[str]) -> None:
+        """Drop the copies of projects not in ``project_ids`` (e.g. whose lease moved on)."""
+        for project_id in self._entries.keys() - set(project_ids):
+            del self._entries[project_id]
 
     def drop(self, project_ids: Collection[str]) -> None:
         """Forget the copies of these projects (the next read takes them from the store)."""

@@ -130,19 +130,10 @@ class PollStateStore(StoreBase):
             return {}
         revision = _new_revision()
         async with self._write() as conn:
-            # Lock the rows first (in one order), so no other writer's change can land
-            # between this check and the commit, and this save never deadlocks another.
-            stmt = (
-                select(project_states.c.project_id, project_states.c.revision)
-                .where(project_states.c.project_id.in_(sorted(written)))
-                .order_by(project_states.c.project_id)
-                .with_for_update()
-            )
-            before: dict[str, str | None] = {p: r for p, r in await conn.execute(stmt)}
-            # Rows that were missing when the caller read and still are: made here, not by
-            # a concurrent writer (whose insert this one waits for).
-            absent = [p for p in written if p not in before and (expected or {}).get(p, "") is None]
-            made = await self._make_rows(conn, absent)
+            before: dict[str, str | None] = {}
+            made: set[str] = set()
+            if expected is not None:
+                before, made = await self._lock_rows(conn, sorted(written), expected)
             if states:
                 for row in states:
                     row["revision"] = revision
@@ -180,8 +171,25 @@ class PollStateStore(StoreBase):
         result = PollResult(project_id, tuple(upsert), frozenset(delete), state)
         await self.save_poll_results([result])
 
+    async def _lock_rows(
+        self, conn: AsyncConnection, project_ids: list[str], expected: Mapping[str, str | None]
+    ) -> tuple[dict[str, str | None], set[str]]:
+        """Lock these projects' state rows (in one order, so no other writer's change lands
+        between this check and the commit, and no deadlock); their revisions, and which
+        rows were missing when the caller read and still were, so this made them."""
+        stmt = (
+            select(project_states.c.project_id, project_states.c.revision)
+            .where(project_states.c.project_id.in_(project_ids))
+            .order_by(project_states.c.project_id)
+            .with_for_update()
+        )
+        before: dict[str, str | None] = {p: r for p, r in await conn.execute(stmt)}
+        absent = [p for p in project_ids if p not in before and expected.get(p, "") is None]
+        return before, await self._make_rows(conn, absent)
+
     async def _make_rows(self, conn: AsyncConnection, project_ids: list[str]) -> set[str]:
-        """Insert empty state rows for these projects; the ones this statement inserted."""
+        """Insert empty state rows for these projects (a concurrent insert is waited for
+        and wins); the ones this statement inserted."""
         if not project_ids:
             return set()
         stmt = (
