@@ -3,6 +3,7 @@ holds the job states of one revision can skip re-reading them while it is still 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -140,3 +141,33 @@ async def test_a_first_save_confirms_only_a_row_nobody_else_made(state_store: St
     )
     assert set(saved) == {"p1"}  # p2's read missed job x
     assert saved["p1"] == (await state_store.poll_snapshots({"p1": None}))["p1"].revision
+
+
+@pytest.mark.postgres
+async def test_a_concurrent_writer_is_waited_for_and_its_change_seen(pg_backend: Backend) -> None:
+    store, other = await pg_backend.open(), await pg_backend.open()
+    r1 = await seeded(store)
+    async with other.engine.connect() as conn:
+        # Another replica's transaction, in flight: it changed p1's rows and made p2's.
+        writing = await conn.begin()
+        await conn.execute(text("UPDATE project_states SET revision = 'x' WHERE project_id = 'p1'"))
+        await conn.execute(text("DELETE FROM job_states WHERE job_id = 'a'"))
+        await conn.execute(
+            text(
+                "INSERT INTO project_states (project_id, newest_seen_ids, revision) "
+                "VALUES ('p2', '[]', 'y')"
+            )
+        )
+        save = asyncio.create_task(
+            store.save_poll_results(
+                [PollResult("p1", upsert=(job("d", 4),)), PollResult("p2", state=mark("p2", 1))],
+                expected={"p1": r1, "p2": None},
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not save.done()  # waiting for the other transaction's row locks
+        await writing.commit()
+    assert await save == {}  # neither project's read is what is stored now
+    now = await store.poll_snapshots({"p1": None, "p2": None})
+    assert now["p1"].jobs is not None and set(now["p1"].jobs) == {"b", "d"}
+    assert now["p1"].revision not in (r1, "x") and now["p2"].revision not in (None, "y")
