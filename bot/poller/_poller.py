@@ -6,7 +6,8 @@ One cycle:
    (``_projects_to_poll``, where leases will slot in), minus those backing off;
 2. settle leftover alerts (claimed before, never confirmed) against channel history;
 3. in batches of BATCH_SIZE projects (BATCH_LANES batches at a time): read the batch's poll
-   state in one query; per project, in parallel and isolated from each other, fetch
+   state in one query (job rows only where this process has no current copy, see
+   ``_tracked``); per project, in parallel and isolated from each other, fetch
    (``_fetch``) and decide (``bot.core.alerting.decide_alerts``); then for the batch, in one
    transaction each: claim the alerts (muted ones logged as suppressed), send owners' DMs,
    save the tracked jobs and the watermarks — in that order, so a crash or a failed save in
@@ -20,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -44,11 +45,13 @@ from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
 from bot.poller._fetch import ProjectFetch, fetch_project
 from bot.poller._reconcile import Leftovers
+from bot.poller._tracked import TrackedCopies
 from bot.store import (
     AlertDeduplicator,
     AlertKey,
     JobState,
     PollResult,
+    PollSnapshot,
     ProjectState,
     Store,
     Subscription,
@@ -143,6 +146,7 @@ class Poller:
         # Per project: how many stragglers finished last cycle (how many to expect now).
         self._finished: dict[str, int] = {}
         self._offsets: dict[str, Offsets] = {}  # per project: tracked jobs' relative places
+        self._tracked = TrackedCopies()  # per project: the tracked jobs, while still current
         self._rebaseline_after = rebaseline_after
         self._subscribed: set[str] | None = None
         # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
@@ -217,6 +221,7 @@ class Poller:
             await self._forget_unsubscribed(subscriptions)
             # Before the leftovers: a leased poller adopts dead replicas' claims in here.
             projects = await self._projects_to_poll(subscriptions)
+            self._tracked.retain(projects)
             now = self._services.clock()
             age = max(STALE_CLAIM_SECONDS, STALE_CLAIM_INTERVALS * self.interval)
             stale = now - timedelta(seconds=age)
@@ -291,6 +296,7 @@ class Poller:
             self._depths.pop(project_id, None)
             self._finished.pop(project_id, None)
             self._offsets.pop(project_id, None)
+            self._tracked.drop([project_id])
 
     async def _poll_batches(
         self,
@@ -337,7 +343,7 @@ class Poller:
         what was never confirmed). Returns every alert this batch claimed.
         """
         try:
-            loaded = await self._store.poll_states(projects)
+            loaded = await self._store.poll_snapshots(self._tracked.held(projects))
         except Exception:
             self._batch_failed(projects, report, "reading the poll state")
             return []
@@ -382,12 +388,13 @@ class Poller:
                 results[poll.project_id] = self._result(poll)
             except Exception as exc:
                 self._project_failed(poll.project_id, report, exc)
+        by_project = {poll.project_id: poll for poll in polls}
         try:
-            await self._store.save_poll_results(results.values())
+            await self._save(results.values(), by_project)
         except ValueError:
             # One project's bad data must not cost the others their save.
             for result in results.values():
-                await self._save_one(result, report)
+                await self._save_one(result, by_project, report)
         except Exception:
             self._batch_failed(list(results), report, "saving the poll results")
         else:
@@ -395,20 +402,39 @@ class Poller:
                 self._project_succeeded(project_id, report)
         return outbound
 
-    async def _save_one(self, result: PollResult, report: CycleReport) -> None:
+    async def _save_one(
+        self, result: PollResult, polls: dict[str, _Poll], report: CycleReport
+    ) -> None:
         try:
-            await self._store.save_poll_results([result])
+            await self._save([result], polls)
         except Exception as exc:
             self._project_failed(result.project_id, report, exc)
         else:
             self._project_succeeded(result.project_id, report)
+
+    async def _save(self, results: Iterable[PollResult], polls: dict[str, _Poll]) -> None:
+        """Save ``results``; then keep as this process's copy what is stored now, where the
+        save found the revision each cycle read at (else drop the copy: read it anew)."""
+        results = list(results)
+        expected = {r.project_id: polls[r.project_id].revision for r in results}
+        current = await self._store.save_poll_results(results, expected=expected)
+        for result in results:
+            poll = polls[result.project_id]
+            if result.project_id in current:
+                self._tracked.saved(result, poll.known, current[result.project_id])
+            elif result.writes:
+                self._tracked.drop([result.project_id])
 
     def _project_succeeded(self, project_id: str, report: CycleReport) -> None:
         self._backoff.succeeded(project_id)
         report.polled.append(project_id)
 
     def _project_failed(self, project_id: str, report: CycleReport, exc: Exception) -> None:
-        """Back the project off after ``exc`` (logged; a Peaka error without a traceback)."""
+        """Back the project off after ``exc`` (logged; a Peaka error without a traceback).
+
+        Its copy of the tracked jobs is dropped: whatever failed, the next read is fresh.
+        """
+        self._tracked.drop([project_id])
         if isinstance(exc, RateLimitedError):
             pause = self._backoff.failed(project_id, exc.retry_after)
             log.warning("project %s: %s; skipping it for %.0f s", project_id, exc, pause)
@@ -426,8 +452,12 @@ class Poller:
         report.failed.append(project_id)
 
     def _batch_failed(self, projects: Iterable[str], report: CycleReport, doing: str) -> None:
-        """Back off every project of a batch whose store step failed; logged once."""
+        """Back off every project of a batch whose store step failed; logged once.
+
+        Their copies of the tracked jobs are dropped (a failed commit may have committed).
+        """
         failed = list(projects)
+        self._tracked.drop(failed)
         pauses = [self._backoff.failed(project_id) for project_id in failed]
         report.failed += failed
         log.exception(
@@ -441,7 +471,7 @@ class Poller:
         self,
         project_id: str,
         subs: list[ChannelSubscription],
-        loaded: tuple[ProjectState | None, dict[str, JobState]],
+        loaded: PollSnapshot,
         mutes: _MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
@@ -458,11 +488,11 @@ class Poller:
         self,
         project_id: str,
         subs: list[ChannelSubscription],
-        loaded: tuple[ProjectState | None, dict[str, JobState]],
+        loaded: PollSnapshot,
         mutes: _MuteCheck,
         dms: CycleDms | None,
     ) -> _Poll:
-        state, rows = loaded
+        state = loaded.state
         watermark = None
         now = self._services.clock()
         if state is not None and state.baseline_at is not None:
@@ -475,7 +505,7 @@ class Poller:
                     "project %s was last polled at %s: taking a new baseline", project_id, last
                 )
                 watermark = None
-        known = {i: TrackedJob(i, r.status, r.created_at) for i, r in rows.items()}
+        known = self._tracked.known(project_id, loaded)
         expiry_due = self._expiry_due(project_id) and any(
             Status.EXPIRED in s.statuses for s in subs
         )
@@ -523,6 +553,8 @@ class Poller:
         return _Poll(
             project_id=project_id,
             state=state,
+            revision=loaded.revision,
+            known=known,
             watermark=watermark,
             now=now,
             fetched=fetched,
@@ -571,6 +603,8 @@ class _Poll:
 
     project_id: str
     state: ProjectState | None
+    revision: str | None  # of the state read (see ``_tracked``)
+    known: Mapping[str, TrackedJob]  # the tracked jobs stored at that revision
     watermark: Watermark | None
     now: datetime
     fetched: ProjectFetch

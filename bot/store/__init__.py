@@ -29,6 +29,7 @@ from bot.store._records import (
     LinkedKey,
     OwnerDmSettings,
     PollResult,
+    PollSnapshot,
     ProjectState,
     Subscription,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "LinkedKey",
     "OwnerDmSettings",
     "PollResult",
+    "PollSnapshot",
     "ProjectState",
     "SchemaVersionError",
     "Store",

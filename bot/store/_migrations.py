@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from bot.store._errors import SchemaVersionError
 from bot.store._schema import METADATA, schema_version
@@ -32,7 +32,15 @@ def _initial(conn: Connection) -> None:
     METADATA.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial tables", _initial),)
+def _project_revision(conn: Connection) -> None:
+    # Existing rows keep NULL: no poller holds a copy that matches it, so all are read anew.
+    conn.execute(text("ALTER TABLE project_states ADD COLUMN revision VARCHAR"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial tables", _initial),
+    Migration(2, "project_states.revision", _project_revision),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

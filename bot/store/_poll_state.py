@@ -1,9 +1,17 @@
-"""The poller's memory: one row per followed job, one per project (watermark, baseline)."""
+"""The poller's memory: one row per followed job, one per project (watermark, baseline).
+
+Every write of a project's rows, in either table, also sets the project's ``revision`` to a
+fresh random token, in the same transaction and before the job rows (one lock order for
+every writer). So while the revision is the one a poller read or wrote along with its copy
+of the job states, nothing else has written them since: the copy is what is stored (see
+``poll_snapshots`` and ``save_poll_results``'s ``expected``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+import uuid
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.peaka import Status
 from bot.store._base import StoreBase, chunks, need_text
-from bot.store._records import JobState, PollResult, ProjectState
+from bot.store._records import JobState, PollResult, PollSnapshot, ProjectState
 from bot.store._schema import job_states, project_states
 from bot.store._types import utc
 
@@ -33,6 +41,7 @@ class PollStateStore(StoreBase):
         if not rows:
             return 0
         async with self._write() as conn:
+            await self._touch(conn, {row["project_id"] for row in rows}, _new_revision())
             await self._upsert_rows(conn, rows)
         return len(rows)
 
@@ -52,14 +61,30 @@ class PollStateStore(StoreBase):
 
         Every project asked for is in the answer (``(None, {})`` before its first poll).
         """
-        wanted = sorted(set(project_ids))
-        states: dict[str, ProjectState] = {}
-        jobs: dict[str, dict[str, JobState]] = {project_id: {} for project_id in wanted}
+        snapshots = await self.poll_snapshots(dict.fromkeys(project_ids))
+        return {p: (s.state, s.jobs if s.jobs is not None else {}) for p, s in snapshots.items()}
+
+    async def poll_snapshots(self, held: Mapping[str, str | None]) -> dict[str, PollSnapshot]:
+        """The poll state and revision of each project in ``held``, in one read.
+
+        ``held``: per project, the revision of the caller's copy of its job states (None:
+        no copy). A project still at that revision comes back with ``jobs`` None (its job
+        rows are not read); every other one with all its job states. The revisions are read
+        first: job rows read after them are never older than the revision says (a write
+        since has changed the revision too, so that copy is never taken for current).
+        """
+        wanted = sorted(held)
+        states: dict[str, ProjectState | None] = {}
+        revisions: dict[str, str | None] = {}
         async with self._read() as conn:
             for batch in chunks(wanted):
                 stmt = select(project_states).where(project_states.c.project_id.in_(batch))
                 for row in (await conn.execute(stmt)).mappings():
                     states[row["project_id"]] = _state(row)
+                    revisions[row["project_id"]] = row["revision"]
+            stale = [p for p in wanted if revisions.get(p) is None or revisions[p] != held[p]]
+            jobs: dict[str, dict[str, JobState]] = {project_id: {} for project_id in stale}
+            for batch in chunks(stale):
                 stmt = select(*_JOB_COLUMNS).where(job_states.c.project_id.in_(batch))
                 # Plain tuples: a batch is hundreds of rows, and mapping access per field
                 # was most of the read's Python time.
@@ -67,19 +92,30 @@ class PollStateStore(StoreBase):
                     jobs[project_id][job_id] = JobState(
                         project_id, job_id, _status(status), created_at, user_name
                     )
-        return {project_id: (states.get(project_id), jobs[project_id]) for project_id in wanted}
+        return {p: PollSnapshot(states.get(p), revisions.get(p), jobs.get(p)) for p in wanted}
 
-    async def save_poll_results(self, results: Iterable[PollResult]) -> None:
+    async def save_poll_results(
+        self,
+        results: Iterable[PollResult],
+        *,
+        expected: Mapping[str, str | None] | None = None,
+    ) -> dict[str, str]:
         """Several projects' ``save_poll_result`` in one transaction: all or nothing.
 
-        A few statements for the whole batch (job upserts, deletions, project states)
-        instead of a transaction per project. ValueError, before anything is written, for a
-        project given twice or a job/project state that isn't its result's project.
+        A few statements for the whole batch (revisions, project states, job upserts,
+        deletions) instead of a transaction per project. ValueError, before anything is
+        written, for a project given twice or a job/project state that isn't its result's
+        project. ``expected``: per project, the revision the caller read its state at.
+        Returns the new revision of each project written whose revision was still the
+        expected one when this transaction locked its row (or, expected None, that still had
+        no row: every job writer makes one): for those, the state read plus these changes
+        is exactly what is stored now.
         """
         rows: list[dict[str, Any]] = []
         gone: list[tuple[str, str]] = []
         states: list[dict[str, Any]] = []
         projects: set[str] = set()
+        written: set[str] = set()
         for result in results:
             if result.project_id in projects:
                 raise ValueError(f"project {result.project_id!r} is in the batch twice")
@@ -88,16 +124,34 @@ class PollStateStore(StoreBase):
             gone += [(result.project_id, job_id) for job_id in sorted(set(result.delete))]
             if result.state is not None:
                 states.append(_project_state_row(result.state))
-        if not rows and not gone and not states:
-            return
+            if result.writes:
+                written.add(result.project_id)
+        if not written:
+            return {}
+        revision = _new_revision()
         async with self._write() as conn:
+            before: dict[str, str | None] = {}
+            made: set[str] = set()
+            if expected is not None:
+                before, made = await self._lock_rows(conn, sorted(written), expected)
+            if states:
+                for row in states:
+                    row["revision"] = revision
+                states.sort(key=lambda row: str(row["project_id"]))
+                await conn.execute(self._project_states_upsert(), states)
+            await self._touch(conn, written - {row["project_id"] for row in states}, revision)
             if rows:
                 await self._upsert_rows(conn, rows)
             for batch in chunks(gone):
                 key = tuple_(job_states.c.project_id, job_states.c.job_id)
                 await conn.execute(delete(job_states).where(key.in_(list(batch))))
-            if states:
-                await conn.execute(self._project_states_upsert(), states)
+        if expected is None:
+            return {}
+        return {
+            p: revision
+            for p in written
+            if p in made or (before.get(p) is not None and before.get(p) == expected.get(p))
+        }
 
     async def save_poll_result(
         self,
@@ -113,16 +167,56 @@ class PollStateStore(StoreBase):
         All or nothing: what ``upsert_job_states``, ``delete_job_states`` and
         ``save_project_state`` would do one after the other.
         """
-        rows = _checked_rows(project_id, upsert, state)
-        if not rows and not delete and state is None:
+        need_text(project_id=project_id)
+        result = PollResult(project_id, tuple(upsert), frozenset(delete), state)
+        await self.save_poll_results([result])
+
+    async def _lock_rows(
+        self, conn: AsyncConnection, project_ids: list[str], expected: Mapping[str, str | None]
+    ) -> tuple[dict[str, str | None], set[str]]:
+        """Lock these projects' state rows (in one order, so no other writer's change lands
+        between this check and the commit, and no deadlock); their revisions, and which
+        rows were missing when the caller read and still were, so this made them."""
+        stmt = (
+            select(project_states.c.project_id, project_states.c.revision)
+            .where(project_states.c.project_id.in_(project_ids))
+            .order_by(project_states.c.project_id)
+            .with_for_update()
+        )
+        before: dict[str, str | None] = {p: r for p, r in await conn.execute(stmt)}
+        absent = [p for p in project_ids if p not in before and expected.get(p, "") is None]
+        return before, await self._make_rows(conn, absent)
+
+    async def _make_rows(self, conn: AsyncConnection, project_ids: list[str]) -> set[str]:
+        """Insert empty state rows for these projects (a concurrent insert is waited for
+        and wins); the ones this statement inserted."""
+        if not project_ids:
+            return set()
+        stmt = (
+            self._insert(project_states)
+            .on_conflict_do_nothing()
+            .returning(project_states.c.project_id)
+        )
+        rows = [{"project_id": p, "newest_seen_ids": "[]"} for p in sorted(project_ids)]
+        return set((await conn.execute(stmt, rows)).scalars())
+
+    async def _touch(
+        self, conn: AsyncConnection, project_ids: Collection[str], revision: str
+    ) -> None:
+        """Set these projects' revision (creating an empty state row, which reads as "no
+        baseline yet", where there is none: an insert waits for a concurrent one)."""
+        if not project_ids:
             return
-        async with self._write() as conn:
-            if rows:
-                await self._upsert_rows(conn, rows)
-            if delete:
-                await _delete_jobs(conn, project_id, delete)
-            if state is not None:
-                await conn.execute(self._project_state_upsert(state))
+        stmt = self._insert(project_states)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[project_states.c.project_id],
+            set_={"revision": stmt.excluded.revision},
+        )
+        rows = [
+            {"project_id": p, "newest_seen_ids": "[]", "revision": revision}
+            for p in sorted(project_ids)
+        ]
+        await conn.execute(stmt, rows)
 
     async def _upsert_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         # One statement run for many rows (executemany): its SQL is compiled once and cached,
@@ -187,15 +281,18 @@ class PollStateStore(StoreBase):
             job_states.c.created_at < utc(keep_after, "keep_after"),
         )
         async with self._write() as conn:
+            await self._touch(conn, [project_id], _new_revision())
             return (await conn.execute(stmt)).rowcount
 
     async def delete_job_states(self, project_id: str, job_ids: Collection[str]) -> int:
         """Forget these jobs of the project (no longer followed); returns how many."""
         async with self._write() as conn:
+            await self._touch(conn, [project_id], _new_revision())
             return await _delete_jobs(conn, project_id, job_ids)
 
     async def project_state(self, project_id: str) -> ProjectState | None:
-        """The project's poll state, or None before its first poll."""
+        """The project's poll state, or None before its first poll (or after an empty one
+        was saved: ``ProjectState(project_id)`` reads back as None)."""
         async with self._read() as conn:
             return await _project_state(conn, project_id)
 
@@ -205,14 +302,15 @@ class PollStateStore(StoreBase):
             await conn.execute(self._project_state_upsert(state))
 
     def _project_state_upsert(self, state: ProjectState) -> Insert:
-        return self._project_states_upsert().values(_project_state_row(state))
+        row = _project_state_row(state) | {"revision": _new_revision()}
+        return self._project_states_upsert().values(row)
 
     def _project_states_upsert(self) -> Insert:
         """INSERT .. ON CONFLICT DO UPDATE of project-state rows (run with their values)."""
         stmt = self._insert(project_states)
         stmt = stmt.on_conflict_do_update(
             index_elements=[project_states.c.project_id],
-            set_={name: getattr(stmt.excluded, name) for name in _STATE_COLUMNS},
+            set_={name: getattr(stmt.excluded, name) for name in (*_STATE_COLUMNS, "revision")},
         )
         return stmt
 
@@ -233,6 +331,11 @@ def _status(value: str) -> Status:
 
 
 _STATE_COLUMNS = ("baseline_at", "newest_created_at", "newest_seen_ids", "last_polled_at")
+
+
+def _new_revision() -> str:
+    """A token no other write ever had (122 random bits)."""
+    return uuid.uuid4().hex
 
 
 def _project_state_row(state: ProjectState) -> dict[str, Any]:
@@ -290,7 +393,12 @@ async def _project_state(conn: AsyncConnection, project_id: str) -> ProjectState
     return None if row is None else _state(row)
 
 
-def _state(row: Any) -> ProjectState:
+def _state(row: Any) -> ProjectState | None:
+    """The row's state; None for an empty one (written with job rows, see ``_touch``, or
+    forgotten): the same as no row to every reader."""
+    empty = row["baseline_at"] is None and row["last_polled_at"] is None
+    if empty and row["newest_created_at"] is None and row["newest_seen_ids"] == "[]":
+        return None
     return ProjectState(
         project_id=row["project_id"],
         baseline_at=row["baseline_at"],

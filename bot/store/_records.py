@@ -16,6 +16,7 @@ __all__ = [
     "LinkedKey",
     "OwnerDmSettings",
     "PollResult",
+    "PollSnapshot",
     "ProjectState",
     "Subscription",
 ]
@@ -67,6 +68,20 @@ class ProjectState:
 
 
 @dataclass(frozen=True, slots=True)
+class PollSnapshot:
+    """One project's poll state as read for a cycle (see ``Store.poll_snapshots``).
+
+    ``revision`` changes with every write of the project's state or job states (None: no
+    row, or not written since the column exists). ``jobs`` is None when ``revision`` is the
+    one the caller said its copy of the job states has: that copy is what is stored.
+    """
+
+    state: ProjectState | None
+    revision: str | None
+    jobs: dict[str, JobState] | None
+
+
+@dataclass(frozen=True, slots=True)
 class PollResult:
     """One project's changes from one poll cycle (see ``Store.save_poll_results``).
 
@@ -78,6 +93,11 @@ class PollResult:
     upsert: tuple[JobState, ...] = ()
     delete: frozenset[str] = frozenset()
     state: ProjectState | None = None
+
+    @property
+    def writes(self) -> bool:
+        """Whether saving it writes anything (else the save leaves the project as it is)."""
+        return bool(self.upsert or self.delete or self.state is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,10 @@ project_states = Table(
     Column("newest_created_at", UtcDateTime, nullable=True),
     Column("newest_seen_ids", Text, nullable=False),  # JSON list, sorted
     Column("last_polled_at", UtcDateTime, nullable=True),
+    # A fresh random token set by every write of the project's poll state or job states
+    # (None: not written since migration 2): a poller's copy of the job states is current
+    # while the token is the one it read or wrote with that copy.
+    Column("revision", String, nullable=True),
 )
 
 alert_log = Table(
