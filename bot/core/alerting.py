@@ -190,7 +190,10 @@ def decide_alerts(
                 _drop(decision, job_id)
     previous = watermark or Watermark()
     pages = latest.values() if listed is None else listed
-    decision.watermark = previous.advanced((j.id, j.created_at) for j in pages)
+    floor = previous.created_at  # jobs below it cannot move it (most of the pages)
+    decision.watermark = previous.advanced(
+        (j.id, j.created_at) for j in pages if floor is None or j.created_at >= floor
+    )
     return decision
 
 

@@ -160,7 +160,7 @@ async def fetch_project(
         size = PAGE_SIZE
         if page and watermark.passed(page[-1].created_at):
             break
-    new_jobs = sum(1 for job in result.listed if watermark.is_new(job.id, job.created_at))
+    new_jobs = _count_new(result.listed, watermark)
     depths = previous_depths or Depths()
 
     seen = {job.id for job in result.listed}
@@ -304,6 +304,17 @@ async def _seek_all(
             left.append(target)
         remaining = [i for i in remaining[1:] if i not in shown]
     return left + remaining
+
+
+def _count_new(jobs: Sequence[SeenJob], watermark: Watermark) -> int:
+    """How many of ``jobs`` were not there when ``watermark`` was taken."""
+    floor = watermark.created_at
+    if floor is None:
+        return len(jobs)
+    # Only one at or above the watermark can be new: most listed jobs are told by one compare.
+    return sum(
+        1 for job in jobs if job.created_at >= floor and watermark.is_new(job.id, job.created_at)
+    )
 
 
 def _finished_count(
