@@ -38,7 +38,12 @@ def cycles(draw: st.DrawFn) -> dict[str, object]:
     another createdAt than listed); the previous depths and how many jobs are new."""
     listed = sorted(draw(st.lists(jobs, max_size=8)), key=lambda j: j.created_at, reverse=True)
     tracked = {
-        i: TrackedJob(i, draw(st.sampled_from(STATUSES)), draw(st.sampled_from(TIMES)))
+        # Now and then a record under another id than its own (a careless caller).
+        i: TrackedJob(
+            draw(st.sampled_from((i, i, i, *IDS))),
+            draw(st.sampled_from(STATUSES)),
+            draw(st.sampled_from(TIMES)),
+        )
         for i in draw(st.frozensets(st.sampled_from(IDS)))
     }
     previous = Depths(

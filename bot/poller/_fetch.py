@@ -350,8 +350,8 @@ def _depths(
     for job in result.listed:
         if job.status not in TERMINAL:
             known = tracked.get(job.id)
-            # One tracked at the same createdAt is kept already (the same pair, twice).
-            if known is None or known.created_at != job.created_at:
+            # One tracked as it is listed is kept already (the same pair again adds nothing).
+            if known is None or (known.job_id, known.created_at) != (job.id, job.created_at):
                 keep.append((job.id, job.created_at))
     return depths_after(
         [(job.id, job.created_at) for job in result.listed],
