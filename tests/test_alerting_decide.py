@@ -3,12 +3,15 @@ any lifecycle, observed at any points, alerts each subscribed outcome exactly on
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core import alerting
 from bot.core.alerting import (
     ALERTABLE,
     AlertDecision,
@@ -417,3 +420,49 @@ def test_a_summary_expands_to_the_job_or_a_typed_error() -> None:
         JobSummary.from_api({**data, "files": "nope"}).details()
     with pytest.raises(TypeError, match="id must be"):
         JobSummary.from_api({**data, "id": ""})
+
+
+# --- the fast path: jobs that can change nothing are skipped ---------------------------------
+
+
+def _every_job_decided() -> AbstractContextManager[object]:
+    """decide_alerts without its fast path: no job is skipped as quiet."""
+    return patch.object(alerting, "_quiet", lambda *args: False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(cycles(), st.data())
+def test_skipping_quiet_jobs_decides_exactly_as_deciding_on_every_job(
+    case: dict[str, object], data: st.DataObject
+) -> None:
+    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
+    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
+    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
+    # Some parsed from JSON, as the poller sees them (an unknown status is then a new object).
+    observed: list[SeenJob] = [
+        JobSummary.from_api(j.to_api()) if data.draw(st.booleans()) else j
+        for j in case["observed"]  # type: ignore[attr-defined]
+    ]
+
+    def decide(subscriptions: list[ChannelSubscription]) -> AlertDecision:
+        return decide_alerts(
+            "p1",
+            known=known,
+            observed=observed,
+            subscriptions=subscriptions,
+            watermark=watermark,
+            muted={"C2"},
+        )
+
+    fast = decide(subs)
+    with _every_job_decided():
+        slow, everything = decide(subs), decide([sub("C9", *ALERTABLE)])
+    assert fast == slow  # alerts, suppressed, tracked, changed and dropped in order, watermark
+    latest = {j.id: j for j in observed}.values()  # no ``listed``: the latest of each job
+    assert fast.watermark == (watermark or Watermark()).advanced(
+        (j.id, j.created_at) for j in latest
+    )
+    # The DMs follow the channel alerts' rules (from the second cycle on).
+    dms = outcomes_seen("p1", known=known, observed=observed, watermark=watermark)
+    expected = [] if watermark is None else [(i.job, i.status) for i in everything.alerts]
+    assert [(o.job, o.status) for o in dms] == expected

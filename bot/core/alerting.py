@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.fetch_plan import Watermark
-from bot.peaka._models import ExportJob, JobSummary, Status
+from bot.peaka._models import TERMINAL, ExportJob, JobSummary, Status
 
 __all__ = [
     "ALERTABLE",
@@ -95,7 +95,9 @@ class AlertDecision:
 
 
 def _finished(status: Status) -> bool:
-    return status.is_known and status.is_terminal
+    # ``is_known and is_terminal`` in one set lookup: a status this code does not know is
+    # never in TERMINAL. The poller asks this of every listed job, properties cost more.
+    return status in TERMINAL
 
 
 def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]:
@@ -104,7 +106,7 @@ def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]
     ``previous`` None means the job was not there before (a new job). A status unknown to this
     code is treated as "not finished" on either side.
     """
-    if not now.is_known or not now.is_terminal:
+    if now not in TERMINAL:  # not finished, or a status unknown to this code
         return ()
     if previous is None or not _finished(previous):
         if now is Status.EXPIRED:
@@ -129,7 +131,7 @@ def needs_details(
     before = known.get(job.id)
     if before is not None:  # the record _track would keep differs from the one it had
         return before.status != job.status or before.created_at != job.created_at
-    if not _finished(job.status):
+    if job.status not in TERMINAL:
         return True
     return watermark is not None and watermark.is_new(job.id, job.created_at)
 
@@ -156,14 +158,14 @@ def decide_alerts(
     subs = list(subscriptions)
     muted_set = frozenset(muted)
     watches_expiry = any(Status.EXPIRED in s.statuses for s in subs)
-    latest: dict[str, SeenJob] = {}
-    for job in observed:
-        latest[job.id] = job
+    latest: dict[str, SeenJob] = {job.id: job for job in observed}  # a later entry wins
 
     decision = AlertDecision(tracked=dict(known))
     sent: set[tuple[str, str, str]] = set()
     for job in latest.values():
         before = known.get(job.id)
+        if _quiet(job, before, watermark, watches_expiry):
+            continue
         outcomes: tuple[Status, ...] = ()
         if before is not None:
             outcomes = outcomes_between(before.status, job.status)
@@ -188,13 +190,39 @@ def decide_alerts(
                 _drop(decision, job_id)
     previous = watermark or Watermark()
     pages = latest.values() if listed is None else listed
-    decision.watermark = previous.advanced((j.id, j.created_at) for j in pages)
+    floor = previous.created_at  # jobs below it cannot move it (most of the pages)
+    decision.watermark = previous.advanced(
+        (j.id, j.created_at) for j in pages if floor is None or j.created_at >= floor
+    )
     return decision
 
 
 def full_job(job: SeenJob) -> ExportJob:
     """``job`` as a full ``ExportJob`` (a summary's ``details()``)."""
     return job if isinstance(job, ExportJob) else job.details()
+
+
+def _quiet(
+    job: SeenJob, before: TrackedJob | None, watermark: Watermark | None, watches_expiry: bool
+) -> bool:
+    """Whether deciding on ``job`` would do nothing: no alert, no change to what is tracked.
+
+    Most jobs a cycle lists are so, and this says it cheaply. Finished history: not tracked,
+    finished, and not new since the watermark (or the first poll). A tracked job seen as it
+    was (the same id, status and createdAt: :func:`_track` would keep the record it has)
+    and still followed (unfinished, or SUCCEEDED while someone watches for expiry).
+    """
+    status = job.status
+    if before is None:
+        return status in TERMINAL and (
+            watermark is None or not watermark.is_new(job.id, job.created_at)
+        )
+    return (
+        status == before.status
+        and job.created_at == before.created_at
+        and job.id == before.job_id
+        and (status not in TERMINAL or (watches_expiry and status is Status.SUCCEEDED))
+    )
 
 
 def _track(

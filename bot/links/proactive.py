@@ -51,7 +51,7 @@ from bot.links._replies import (
     render_succeeded_later,
 )
 from bot.links._rules import KeyChoice, choose_key, key_prefix
-from bot.peaka import ExportJob, NotFoundError, PeakaError, Status
+from bot.peaka import TERMINAL, ExportJob, NotFoundError, PeakaError, Status
 from bot.store import AlertKey, OwnerDmSettings, StoreError
 
 if TYPE_CHECKING:
@@ -123,6 +123,8 @@ def outcomes_seen(
     latest = {job.id: job for job in observed}
     found: list[JobOutcome] = []
     for job in latest.values():
+        if job.status not in TERMINAL:
+            continue  # no outcome yet, whatever it was before (most jobs a cycle lists)
         before = known.get(job.id)
         if before is not None:
             reached = outcomes_between(before.status, job.status)

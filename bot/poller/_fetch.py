@@ -25,7 +25,15 @@ from bot.core.fetch_plan import (
     first_page_size,
     plan_stragglers,
 )
-from bot.peaka import ExportJob, JobSummary, NotFoundError, PageCursor, PeakaClient, Status
+from bot.peaka import (
+    TERMINAL,
+    ExportJob,
+    JobSummary,
+    NotFoundError,
+    PageCursor,
+    PeakaClient,
+    Status,
+)
 
 __all__ = ["ProjectFetch", "fetch_project", "without_files"]
 
@@ -152,7 +160,7 @@ async def fetch_project(
         size = PAGE_SIZE
         if page and watermark.passed(page[-1].created_at):
             break
-    new_jobs = sum(1 for job in result.listed if watermark.is_new(job.id, job.created_at))
+    new_jobs = _count_new(result.listed, watermark)
     depths = previous_depths or Depths()
 
     seen = {job.id for job in result.listed}
@@ -298,18 +306,30 @@ async def _seek_all(
     return left + remaining
 
 
+def _count_new(jobs: Sequence[SeenJob], watermark: Watermark) -> int:
+    """How many of ``jobs`` were not there when ``watermark`` was taken."""
+    floor = watermark.created_at
+    if floor is None:
+        return len(jobs)
+    # Only one at or above the watermark can be new: most listed jobs are told by one compare.
+    return sum(
+        1 for job in jobs if job.created_at >= floor and watermark.is_new(job.id, job.created_at)
+    )
+
+
 def _finished_count(
     stragglers: Sequence[Straggler], tracked: Mapping[str, TrackedJob], result: ProjectFetch
 ) -> int:
     """How many stragglers that were unfinished are now seen finished, or are gone."""
+    unfinished = [s.job_id for s in stragglers if not _finished(tracked[s.job_id].status)]
+    if not unfinished:
+        return 0  # the usual cycle: every tracked job was listed
     now = {job.id: job.status for job in result.observed}
     gone = set(result.gone)
     count = 0
-    for straggler in stragglers:
-        if _finished(tracked[straggler.job_id].status):
-            continue
-        status = now.get(straggler.job_id)
-        if straggler.job_id in gone or (status is not None and _finished(status)):
+    for job_id in unfinished:
+        status = now.get(job_id)
+        if job_id in gone or (status is not None and _finished(status)):
             count += 1
     return count
 
@@ -327,7 +347,12 @@ def _depths(
 ) -> Depths:
     """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next)."""
     keep = [(t.job_id, t.created_at) for t in tracked.values()]
-    keep += [(job.id, job.created_at) for job in result.listed if not _finished(job.status)]
+    for job in result.listed:
+        if job.status not in TERMINAL:
+            known = tracked.get(job.id)
+            # One tracked as it is listed is kept already (the same pair again adds nothing).
+            if known is None or (known.job_id, known.created_at) != (job.id, job.created_at):
+                keep.append((job.id, job.created_at))
     return depths_after(
         [(job.id, job.created_at) for job in result.listed],
         new_jobs=new_jobs,
@@ -350,15 +375,17 @@ def _reach(listed: list[SeenJob], watermark: Watermark, tracked: Mapping[str, Tr
         if watermark.passed(job.created_at):
             reach = n
             break
-    for n, job in enumerate(listed, start=1):
-        known = tracked.get(job.id)
-        if known is not None and not _finished(known.status):
-            reach = max(reach, n)
+    # Only an unfinished tracked job below that can reach deeper: look up from the bottom.
+    for n in range(len(listed), reach, -1):
+        known = tracked.get(listed[n - 1].id)
+        if known is not None and known.status not in TERMINAL:
+            return n
     return reach
 
 
 def _finished(status: Status) -> bool:
-    return status.is_known and status.is_terminal
+    # ``is_known and is_terminal`` in one set lookup: an unknown status is never in TERMINAL.
+    return status in TERMINAL
 
 
 def _density(jobs: list[SeenJob]) -> float | None:
