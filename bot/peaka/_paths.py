@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -32,21 +32,20 @@ def list_path(project_id: str) -> str:
 def list_target(
     project_id: str, status: str | None, limit: int | None, created_before: str | None
 ) -> str:
-    """The List call's path and query, encoded as httpx encodes ``params=`` (a value holds no
-    ``%``: httpx would keep a ``%xx`` as it is).
+    """The List call's path and query, encoded as httpx encodes ``params=`` (``urlencode``).
 
     Built here rather than handed to httpx as ``params``: httpx would parse, merge and
     re-serialise the URL for them, three times what parsing a finished URL costs.
     """
-    query = []
+    query: list[tuple[str, str]] = []
     if status:
-        query.append("status=" + quote(status, safe=""))
+        query.append(("status", status))
     if limit is not None:
-        query.append(f"limit={limit:d}")
+        query.append(("limit", str(limit)))
     if created_before is not None:
-        query.append("createdBefore=" + quote(created_before, safe=""))
+        query.append(("createdBefore", created_before))
     path = list_path(project_id)
-    return f"{path}?{'&'.join(query)}" if query else path
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def export_path(project_id: str, export_id: str) -> str:
