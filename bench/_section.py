@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench import _profiling
 from bench._sizes import FULL, ISSUE, QUICK
+from bot.gc_tuning import tune_garbage_collector
 
 __all__ = ["SECTIONS", "SIZES", "main"]
 
@@ -43,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    tune_garbage_collector()  # this process is the bot's: set up as `exports-bot run` does
     sizes = SIZES[args.sizes]
     module = importlib.import_module(SECTIONS[args.name])
     if args.profile is not None:

@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import __version__, metrics
 from bot.app import Services, build_app
+from bot.gc_tuning import tune_garbage_collector
 from bot.links import check_linking_settings
 from bot.logging_setup import configure_logging
 from bot.replicas import (
@@ -237,6 +238,7 @@ async def start_bot(settings: Settings, *, services: Services | None = None) -> 
 async def run(settings: Settings) -> int:
     """Run the bot until SIGTERM/SIGINT, then stop gracefully. Returns the exit code."""
     configure_logging(settings.log_format, settings.log_level)
+    tune_garbage_collector()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -19,8 +19,11 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 import bot
 from bot.metrics import REGISTRY
@@ -46,6 +49,7 @@ from bot.peaka import (
     ServerError,
     Status,
 )
+from bot.peaka._paths import list_target
 
 KEY = "pk_live_S3CR3T-abcdefghijklmnopqrstuvwxyz"
 PROJECT = "mtKDhe1U"
@@ -201,6 +205,55 @@ async def test_base_url_with_or_without_trailing_slash(suffix: str) -> None:
     assert server.seen[0].query == {"limit": "5", "createdBefore": "2026-06-10T12:24:08Z"}
 
 
+async def test_the_list_query_is_the_one_httpx_builds_from_params() -> None:
+    cursor = "2026-06-10T12:24:08.5+05:30"  # ":" and "+" are escaped on the way
+    async with scripted(Reply(body=[])) as (client, server):
+        await client.list_exports(
+            "team/one", statuses="FAILED,RUNNING", limit=7, created_before=cursor
+        )
+        await client.list_summaries(PROJECT, limit=3)
+    params = {"status": "RUNNING,FAILED", "limit": "7", "createdBefore": cursor}
+    expected = httpx.URL("http://h/api/v1/data/projects/team%2Fone/exports", params=params)
+    assert server.seen[0].raw_path == expected.raw_path.decode()
+    assert server.seen[0].query == params
+    assert (
+        server.seen[1].raw_path == "/api/v1/data/projects/mtKDhe1U/exports?limit=4"
+    )  # one more than shown
+
+
+@given(
+    st.sampled_from([None, "FAILED", "PENDING,RUNNING"]),
+    st.none() | st.integers(1, 200),
+    st.none() | st.text(max_size=30),
+)
+def test_list_target_encodes_as_httpx_params_do(
+    status: str | None, limit: int | None, created_before: str | None
+) -> None:
+    params = {"status": status, "limit": limit, "createdBefore": created_before}
+    expected = httpx.URL(
+        "http://h/x/data/projects/p%20q/exports",
+        params={k: v for k, v in params.items() if v is not None},
+    )
+    built = httpx.URL("http://h/x" + list_target("p q", status, limit, created_before))
+    assert built == expected
+
+
+async def test_cookies_a_server_sets_come_back_on_the_next_requests() -> None:
+    # The client skips httpx's cookie bookkeeping on answers without Set-Cookie (the fast
+    # path); one that sets a cookie is still stored, and an answer without one keeps it.
+    async with scripted(
+        Reply(body=[]), Reply(body=[], headers={"Set-Cookie": "lb=node-2; Path=/"}), Reply(body=[])
+    ) as (client, server):
+        for _ in range(4):
+            await client.list_summaries(PROJECT)
+    assert [s.headers.get("Cookie") for s in server.seen] == [
+        None,
+        None,
+        "lb=node-2",
+        "lb=node-2",
+    ]
+
+
 async def test_export_bodies_come_from_export_request() -> None:
     request = ExportRequest(
         format=ExportFormat.JSONL,
@@ -309,6 +362,7 @@ async def test_long_server_messages_are_truncated() -> None:
         (Reply(body=[{"id": "x", "status": "FAILED"}]), "item 0 is not an export job"),
         (Reply(body=[JOB, "oops"]), "item 1"),
         (Reply(body=[{**JOB, "createdAt": "yesterday"}]), "ISO-8601"),
+        (Reply(body=[{**JOB, "createdAt": "0001-01-01T00:00:00+05:00"}]), "out of range"),
         (Reply(301, text="", headers={"Location": "https://elsewhere"}), "redirect"),
     ],
 )
@@ -330,6 +384,7 @@ async def test_malformed_lists(reply: Reply, in_message: str) -> None:
         (Reply(body=[JOB, {**JOB, "id": ""}]), "item 1"),
         (Reply(body=[{**JOB, "status": None}]), "status must be"),
         (Reply(body=[{**JOB, "createdAt": "yesterday"}]), "ISO-8601"),
+        (Reply(body=[{**JOB, "createdAt": "9999-12-31T23:59:59.9-01:00"}]), "out of range"),
     ],
 )
 async def test_summaries_check_id_status_and_created_at(reply: Reply, in_message: str) -> None:

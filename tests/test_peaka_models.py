@@ -3,13 +3,15 @@ fast path and the general one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.peaka import ExportJob, Status, format_timestamp, parse_timestamp
+from bot.peaka._models import _parse_general
 
 FULL = {
     "id": "0d7f8a2e-1111-4c39-a4c5-1dc39b1feb94",
@@ -101,7 +103,83 @@ def test_nanoseconds_are_truncated_never_rounded(moment: datetime, extra: int) -
     assert parse_timestamp(text) == moment
 
 
-@pytest.mark.parametrize("text", ["2026-06-10", "2026-W23-3T10:00:00Z", "20260610T115801Z", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-06-10",
+        "2026-W23-3T10:00:00Z",
+        "20260610T115801Z",
+        "",
+        # fromisoformat takes these; the spec's ISO-8601 timestamps are not written so
+        "2026-06-10T11:58:01.Z",
+        "2026-06-10T11:58:01.+05:30",
+        "2026-06-10T11:58:01+05:30:15",
+        "2026-06-10T11:58:01+05",
+        "2026-06-10x11:58:01Z",
+    ],
+)
 def test_other_shapes_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_timestamp(text)
+
+
+def _outcome(parse: Callable[[str], datetime], text: str) -> datetime | str:
+    try:
+        parsed = parse(text)
+    except ValueError:
+        return "refused"
+    assert parsed.tzinfo is UTC
+    return parsed
+
+
+def _render(moment: datetime, sep: str, seconds: bool, fraction: str, offset: str) -> str:
+    text = f"{moment.year:04d}-{moment:%m-%d}{sep}{moment:%H:%M}"
+    return text + (f":{moment:%S}" if seconds else "") + fraction + offset
+
+
+_offset = st.sampled_from(["Z", "Z", "-00:00"]) | st.from_regex(
+    r"[+-][01][0-9]:[0-5][0-9]", fullmatch=True
+)
+# Timestamps as the API writes them (a "." alone included: fromisoformat takes "08.Z")...
+_api_like = st.builds(
+    _render,
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.just("T"),
+    st.just(True),
+    st.from_regex(r"(\.[0-9]{0,12})?", fullmatch=True),
+    _offset,
+)
+# ...the other shapes: a space or another separator, no seconds, a comma or a non-ASCII
+# digit in the fraction, offsets of every shape fromisoformat knows, some out of range...
+_variants = st.builds(
+    _render,
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.sampled_from(["T", " ", "t", "x"]),
+    st.booleans(),
+    st.sampled_from(["", ".", ","])
+    | st.from_regex(r"[.,][0-9]{1,12}", fullmatch=True)
+    | st.from_regex(r"\.[0-9]{0,9}٣", fullmatch=True),
+    st.sampled_from(["z", "", " ", "Z ", "+05", "+05:30:15", "+05:30Z", "+0530", "+24:00"])
+    | _offset,
+)
+# ...and either with one character changed.
+_changed = st.builds(
+    lambda text, at, char: text[:at] + char + text[at + 1 :],
+    _api_like | _variants,
+    st.integers(0, 40),
+    st.sampled_from(list("0123456789:-+.,TZz W٣")),
+)
+
+
+@settings(max_examples=400)
+@given(st.one_of(_api_like, _variants, _changed, st.text(max_size=40)))
+def test_the_fast_path_reads_what_the_general_parser_reads_and_refuses_the_rest(text: str) -> None:
+    assert _outcome(parse_timestamp, text) == _outcome(_parse_general, text)
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-00:30"])
+def test_an_offset_that_leaves_the_calendar_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        parse_timestamp(text)
+    with pytest.raises(ValueError, match="out of range"):
+        parse_timestamp(" " + text)

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.peaka._models import (
@@ -44,6 +45,7 @@ MAX_CURSOR_CHARS = 1500  # fits a Slack button value (2000) with room to spare
 _MAX_DECODED_BYTES = 64 * 1024
 _CURSOR_PREFIX = "c1."
 _MICROSECOND = timedelta(microseconds=1)
+_CREATED_AT = attrgetter("created_at")
 
 
 class Listed(Protocol):
@@ -241,10 +243,11 @@ class KeysetScan:
         """Take one server page; return the jobs not handled before."""
         self.pages += 1
         fresh: list[J] = []
+        handled = self._handled
         for job in page:
-            if job.id not in self._handled:
+            if job.id not in handled:
                 fresh.append(job)
-                self._handled[job.id] = job.created_at
+                handled[job.id] = job.created_at
         full = len(page) >= request.limit
         if not fresh:
             if full and self._boundary is not None:
@@ -252,7 +255,7 @@ class KeysetScan:
             else:
                 self.done = True
             return []
-        oldest = min(page, key=lambda job: job.created_at)
+        oldest = min(page, key=_CREATED_AT)
         self._boundary = oldest.created_at
         self._boundary_raw = oldest.created_at_raw
         self._next = format_timestamp(oldest.created_at + _MICROSECOND)
@@ -267,6 +270,12 @@ class KeysetScan:
     def deliver(self, job: Listed) -> None:
         """Record that ``job`` was shown to the caller (cursors carry such ids)."""
         self._delivered[job.id] = job.created_at
+
+    def deliver_all(self, jobs: Iterable[Listed]) -> None:
+        """:meth:`deliver` for each of ``jobs``."""
+        delivered = self._delivered
+        for job in jobs:
+            delivered[job.id] = job.created_at
 
     def cursor_after(self, job: Listed) -> PageCursor:
         """The cursor that continues right after ``job``, the last one shown."""
