@@ -7,14 +7,14 @@ import gc
 __all__ = ["GEN0_THRESHOLD", "tune_garbage_collector"]
 
 # A poll cycle allocates a few hundred thousand short-lived containers (decoded List pages,
-# job summaries, rows) beside ~150,000 long-lived objects (modules, the app, the store). At
-# CPython's default youngest-generation threshold of 700 the collector ran ~1,000 times per
-# 2,000-project cycle and reached the whole heap ~8 times: ~1.2 s of a ~9 s cycle (bench
-# scale, CPU in the collector). At 10,000 it runs ~20 times and the whole heap is seldom
-# reached: ~0.15 s. Garbage in reference cycles waits longer to be freed: peak RSS at that
-# size rose ~9 MB (124 -> 133 MB; 5,000 would cost ~3 MB and ~0.1 s more CPU). A gc.freeze()
-# of the start-up heap, measured too, saved nothing more on top of this.
-GEN0_THRESHOLD = 10_000
+# job summaries, rows) beside a long-lived heap (modules, the app, the store, the poller's
+# copies of the tracked jobs). At CPython's default youngest-generation threshold of 700 the
+# collector ran ~1,000 times per 2,000-project cycle and reached the whole heap ~8 times:
+# ~1.0-1.2 s of CPU per cycle (bench scale, timed with gc.callbacks). At 5,000: ~0.25-0.4 s;
+# at 10,000 ~0.2 s, but garbage in reference cycles then waits longer to be freed and peak
+# RSS rose ~9 MB (vs ~3 MB at 5,000), too close to the 150 MB budget. gc.freeze() of the
+# start-up heap saved nothing more on top.
+GEN0_THRESHOLD = 5_000
 
 
 def tune_garbage_collector() -> None:

@@ -159,4 +159,8 @@ def configure_logging(
             each.addFilter(RedactSecretsFilter())
     # One line per health probe is noise; access problems still show as warnings.
     logging.getLogger("aiohttp.access").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request at INFO: one line per Peaka call (~70 a second at 2,000
+    # projects). Kept at DEBUG, where it helps; failures reach our own logs either way.
+    debugging = root.level <= logging.DEBUG
+    logging.getLogger("httpx").setLevel(logging.NOTSET if debugging else logging.WARNING)
     return handler

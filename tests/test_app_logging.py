@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from bot.logging_setup import RedactSecretsFilter, configure_logging, redact, register_secret
@@ -109,3 +110,22 @@ def test_redact_leaves_ordinary_text_alone() -> None:
     assert redact(text) == text
     register_secret("abc")  # too short to redact safely: ignored
     assert redact("abc def") == "abc def"
+
+
+def test_httpx_request_lines_show_only_when_debugging(
+    captured: tuple[io.StringIO, logging.Logger],
+) -> None:
+    stream, _ = captured
+
+    def get(level: str) -> list[str]:
+        stream.seek(0)
+        stream.truncate()
+        configure_logging("text", level, stream=stream)
+        transport = httpx.MockTransport(lambda request: httpx.Response(200))
+        with httpx.Client(transport=transport) as client:
+            client.get("http://peaka.invalid/v1/projects/p1/exports")
+        return [line for line in stream.getvalue().splitlines() if "HTTP Request" in line]
+
+    assert get("INFO") == []  # one line per Peaka call would drown the bot's own lines
+    [line] = get("DEBUG")
+    assert "GET http://peaka.invalid/v1/projects/p1/exports" in line
