@@ -101,12 +101,16 @@ def parse_timestamp(value: str) -> datetime:
     # What the API writes ("2026-06-10T12:24:08.123456789Z", or a "+hh:mm" offset) goes
     # straight to datetime.fromisoformat (C; 3.11+ reads "Z" and truncates digits past
     # microseconds). A few character checks pin the shape, cheaper than a regex: the
-    # separators, a digit before the offset (fromisoformat takes "08.Z") and the offset's
-    # form; fromisoformat checks the digits. tests/test_peaka_models.py holds this path to
-    # the general one.
-    if value[4:17:3] == "--T::" and (
-        (value[-1] == "Z" and value[-2] in _DIGITS)
-        or (value[-3] == ":" and value[-6] in "+-" and value[-7] in _DIGITS)
+    # separators, a plain fraction, a digit before the offset (fromisoformat takes "08.Z")
+    # and the offset's form; fromisoformat checks the digits. tests/test_peaka_models.py
+    # holds this path to the general one.
+    if (
+        value[4:17:3] == "--T::"
+        and _plain_fraction(value)
+        and (
+            (value[-1] == "Z" and value[-2] in _DIGITS)
+            or (value[-3] == ":" and value[-6] in "+-" and value[-7] in _DIGITS)
+        )
     ):
         try:
             parsed = datetime.fromisoformat(value)
@@ -119,6 +123,16 @@ def parse_timestamp(value: str) -> datetime:
 
 
 _DIGITS = frozenset("0123456789")
+
+
+def _plain_fraction(value: str) -> bool:
+    """Whether what lies between the seconds and the offset is nothing or "." and ASCII
+    digits (fromisoformat also takes other shapes there, such as "00.000000:0Z")."""
+    end = -1 if value[-1:] == "Z" else -6
+    fraction = value[19:end]
+    return not fraction or (fraction[0] == "." and fraction[1:].isdigit() and fraction.isascii())
+
+
 _TS = re.compile(
     r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)"
     r"(?:[.,](?P<frac>\d+))?"
