@@ -4,13 +4,14 @@ fast path and the general one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.peaka import ExportJob, Status, format_timestamp, parse_timestamp
+from bot.peaka import ExportJob, JobSummary, Status, format_timestamp, parse_timestamp
 from bot.peaka._models import _parse_general
 
 FULL = {
@@ -178,10 +179,27 @@ _inserted = st.builds(
     st.sampled_from(list("0123456789:-+.,TZz W٣")),
 )
 
+# ...and the exact shape the API writes (27 characters, six digits), with one character
+# changed: the first fast path takes that length only.
+_canonical_changed = st.builds(
+    lambda moment, at, char: (lambda text: text[:at] + char + text[at + 1 :])(
+        moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ").rjust(27, "0")
+    ),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.integers(0, 26),
+    st.sampled_from(list("0123456789:-+.,TZz Wa٣²")),
+)
+
 
 @settings(max_examples=400)
-@given(st.one_of(_api_like, _variants, _changed, _inserted, st.text(max_size=40)))
+@given(
+    st.one_of(_api_like, _variants, _changed, _inserted, _canonical_changed, st.text(max_size=40))
+)
 @example("0001-01-01T00:00:00.000000:0Z")  # fromisoformat reads it; the API never writes it
+@example("2026-06-10T12:24:08.12345aZ")  # a letter in the fraction, at the API's length
+@example("2026-06-10T12:24:08.12345²Z")  # isdigit() takes "²"; fromisoformat must not
+@example("2026-02-30T12:24:08.123456Z")  # no such day
+@example("2026-06-10T24:00:00.000000Z")
 def test_the_fast_path_reads_what_the_general_parser_reads_and_refuses_the_rest(text: str) -> None:
     assert _outcome(parse_timestamp, text) == _outcome(_parse_general, text)
 
@@ -192,3 +210,16 @@ def test_an_offset_that_leaves_the_calendar_is_refused(text: str) -> None:
         parse_timestamp(text)
     with pytest.raises(ValueError, match="out of range"):
         parse_timestamp(" " + text)
+
+
+def test_a_summary_is_what_its_constructor_builds() -> None:
+    # from_api sets the frozen fields through their slots; every field must land.
+    summary = JobSummary.from_api(FULL)
+    built = JobSummary(FULL["id"], Status.SUCCEEDED, parse_timestamp(FULL["createdAt"]),
+                       FULL["createdAt"], FULL)  # fmt: skip
+    assert [getattr(summary, f.name) for f in fields(JobSummary)] == [
+        getattr(built, f.name) for f in fields(JobSummary)
+    ]
+    assert summary == built and summary.data is FULL
+    with pytest.raises(AttributeError):
+        summary.status = Status.FAILED  # type: ignore[misc]
