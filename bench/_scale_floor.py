@@ -1,14 +1,15 @@
 """Section 4's required-stack floor: the least poll cycle the project's stack allows.
 
-Per project, one List page (``limit=200``: every job of a scale-world project) through httpx,
-JSON-decoded, compared with an in-memory map of the tracked (active) jobs' statuses. Per
-batch of ``BATCH`` projects (fetched concurrently), one SQLAlchemy Core transaction on a
-SQLite file set up exactly as the bot's store (``bot.store._engine``: WAL,
-``synchronous=NORMAL``, the same pool) writes the changed job rows and one claim row per
-FAILED alert, before the alert is posted: the one durable write per alert that exactly-once
-delivery needs at the least (the bot also confirms each alert after its post). Then the
-batch's FAILED alerts go out through slack_sdk's ``AsyncWebClient`` on one shared aiohttp
-session: text, one Block Kit section, and the alert's metadata.
+Per project, one List page (``limit=200``: every job of a scale-world project) through
+httpx, JSON-decoded as the bot decodes it (``decode_json``: orjson), compared with an
+in-memory map of the tracked (active) jobs' statuses. Per batch of ``BATCH`` projects (fetched
+concurrently), one SQLAlchemy Core transaction on a SQLite file set up exactly as the bot's
+store (``bot.store._engine``: WAL, ``synchronous=NORMAL``, the same pool) writes the changed
+job rows and one claim row per FAILED alert, before the alert is posted: the one durable
+write per alert that exactly-once delivery needs at the least (the bot also confirms each
+alert after its post). Then the batch's FAILED alerts go out through slack_sdk's
+``AsyncWebClient`` on one shared aiohttp session: text, one Block Kit section, and the
+alert's metadata.
 
 Nothing else: no fetch plan, no ``ExportJob`` models, no state read back from the store
 (the map stays in memory), no mutes, digests, DMs, dedup cache, retries or metrics.
@@ -30,6 +31,7 @@ from sqlalchemy import Column, MetaData, String, Table
 from sqlalchemy.dialects.sqlite import insert
 
 from bench._world import BOT_TOKEN, channel_for
+from bot.peaka._responses import decode_json
 from bot.peaka._transport import AiohttpTransport
 from bot.poller import ALERT_EVENT
 from bot.store._engine import build_engine, enable_wal
@@ -135,7 +137,7 @@ class ScaleFloor:
         url = f"{self._base}/data/projects/{project}/exports"
         response = await client.get(url, params={"limit": "200"}, headers=self._headers)
         response.raise_for_status()
-        return response.json()
+        return decode_json(response.content)
 
     def _compare(
         self,

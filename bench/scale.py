@@ -30,6 +30,7 @@ from bench._memory import measure_memory
 from bench._report import Row, progress, summary
 from bench._scale_floor import ScaleFloor
 from bench._sizes import Sizes
+from bot.peaka._responses import decode_json
 
 __all__ = ["run"]
 
@@ -196,8 +197,8 @@ def _failures(sizes: Sizes, failed: list[float]) -> Row:
 
 
 async def _bare_fetch(host: WorldHost, projects: list[str], library: str) -> list[float]:
-    """CPU seconds to GET and JSON-decode each project's first page (limit=200),
-    ``FETCH_CONCURRENCY`` at a time; one figure per pass."""
+    """CPU seconds to GET and JSON-decode (``decode_json``, as the bot does) each project's
+    first page (limit=200), ``FETCH_CONCURRENCY`` at a time; one figure per pass."""
     base = host.info["peaka_url"]
     headers = {"Authorization": f"Bearer {host.info['api_key']}"}
     params = {"limit": "200"}
@@ -211,7 +212,7 @@ async def _bare_fetch(host: WorldHost, projects: list[str], library: str) -> lis
                 async with gate:
                     response = await client.get(url, params=params, headers=headers)
                 response.raise_for_status()
-                response.json()
+                decode_json(response.content)
 
             for _ in range(FLOOR_PASSES):
                 began = time.process_time()
@@ -224,7 +225,7 @@ async def _bare_fetch(host: WorldHost, projects: list[str], library: str) -> lis
             url = f"{base}/data/projects/{project}/exports"
             async with gate, session.get(url, params=params, headers=headers) as response:
                 response.raise_for_status()
-                await response.json()
+                decode_json(await response.read())
 
         for _ in range(FLOOR_PASSES):
             began = time.process_time()
