@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.peaka import ExportJob, JobSummary, Status, format_timestamp, parse_timestamp
-from bot.peaka._models import _parse_general
+from bot.peaka._models import _identity, _parse_general
 
 FULL = {
     "id": "0d7f8a2e-1111-4c39-a4c5-1dc39b1feb94",
@@ -223,3 +224,41 @@ def test_a_summary_is_what_its_constructor_builds() -> None:
     assert summary == built and summary.data is FULL
     with pytest.raises(AttributeError):
         summary.status = Status.FAILED  # type: ignore[misc]
+
+
+def _summary_outcome(read: Callable[[Any], Any], data: Any) -> tuple[Any, ...]:
+    try:
+        got = read(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        return (type(exc), str(exc))
+    return (got.id, got.status, got.created_at, got.created_at_raw)
+
+
+def _plain_summary(data: Any) -> Any:
+    """What JobSummary.from_api reads, the plain way: _identity, then the timestamp."""
+    job_id, status, created_raw = _identity(data)
+    return JobSummary(job_id, status, parse_timestamp(created_raw), created_raw, data)
+
+
+_field_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(["", "j1", "RUNNING", "FAILED", "paused", "2026-06-10T12:00:00.123456Z"]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["id", "status", "createdAt", "format"]), _field_values)
+    | st.builds(
+        lambda job_id, status, at: {"id": job_id, "status": status, "createdAt": at},
+        st.text(max_size=3),
+        st.sampled_from([s.value for s in Status] + ["paused", ""]),
+        st.sampled_from(["2026-06-10T12:00:00.123456Z", "2026-06-10T12:00:00Z", "x"]),
+    )
+    | st.lists(st.integers(), max_size=2)
+    | st.text(max_size=3)
+)
+def test_a_summary_reads_what_the_plain_checks_read_and_fails_alike(data: Any) -> None:
+    assert _summary_outcome(JobSummary.from_api, data) == _summary_outcome(_plain_summary, data)

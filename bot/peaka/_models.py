@@ -310,7 +310,15 @@ class JobSummary:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> JobSummary:
         """Read id, status and createdAt as ExportJob.from_api does (same errors); keep ``data``."""
-        job_id, status, created_raw = _identity(data)
+        try:  # the usual job, its fields looked up once; anything else goes to _identity
+            job_id = data["id"]
+            status = _STATUSES[data["status"]]
+            created_raw = data["createdAt"]
+        except (KeyError, TypeError):
+            job_id, status, created_raw = _identity(data)  # raises its error, or reads it
+        else:
+            if type(job_id) is not str or not job_id or type(created_raw) is not str:
+                job_id, status, created_raw = _identity(data)
         # The frozen dataclass's __init__ sets each field through object.__setattr__, a
         # name lookup each; the slots' own setters skip it. The poller builds one of these
         # per listed job.
