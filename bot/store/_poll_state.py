@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Delete, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -143,8 +143,7 @@ class PollStateStore(StoreBase):
             if rows:
                 await self._upsert_rows(conn, rows)
             for batch in chunks(gone):
-                key = tuple_(job_states.c.project_id, job_states.c.job_id)
-                await conn.execute(delete(job_states).where(key.in_(list(batch))))
+                await conn.execute(_forget_jobs(batch))
         if expected is None:
             return {}
         return {
@@ -420,3 +419,16 @@ def _job(row: Any) -> JobState:
 
 def _opt_utc(value: datetime | None, what: str) -> datetime | None:
     return None if value is None else utc(value, what)
+
+
+def _forget_jobs(keys: Sequence[tuple[str, str]]) -> Delete:
+    """Delete these (project_id, job_id) rows of ``job_states``.
+
+    The ``project_id IN`` is implied by the pairs, but SQLite (3.40) matches a row-value
+    ``IN`` alone by scanning the whole table, once per batch: at 100,000 tracked jobs that
+    was most of a poll cycle. With it, SQLite reads only these projects' rows through the
+    primary key (PostgreSQL uses the index either way).
+    """
+    projects = sorted({project_id for project_id, _ in keys})
+    pairs = tuple_(job_states.c.project_id, job_states.c.job_id)
+    return delete(job_states).where(job_states.c.project_id.in_(projects), pairs.in_(list(keys)))
