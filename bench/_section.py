@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import importlib
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -20,6 +19,7 @@ from pathlib import Path
 from bench import _profiling
 from bench._sizes import FULL, ISSUE, QUICK
 from bot.gc_tuning import tune_garbage_collector
+from bot.logging_setup import configure_logging
 
 __all__ = ["SECTIONS", "SIZES", "main"]
 
@@ -43,8 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", type=Path, help="write a pyinstrument profile of the measured spans here"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    tune_garbage_collector()  # this process is the bot's: set up as `exports-bot run` does
+    # This process is the bot's: logging and the collector set up as `exports-bot run` does.
+    configure_logging("text", "WARNING")
+    tune_garbage_collector()
     sizes = SIZES[args.sizes]
     module = importlib.import_module(SECTIONS[args.name])
     if args.profile is not None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 __all__ = [
+    "LEVEL_CHECKED_LOGGERS",
     "JsonFormatter",
     "RedactSecretsFilter",
     "configure_logging",
@@ -163,4 +164,21 @@ def configure_logging(
     # projects). Kept at DEBUG, where it helps; failures reach our own logs either way.
     debugging = root.level <= logging.DEBUG
     logging.getLogger("httpx").setLevel(logging.NOTSET if debugging else logging.WARNING)
+    # slack_sdk and Bolt test their own logger's ``level``, not the effective one, before
+    # building a debug line: NOTSET passes, so every Web API call formatted its whole
+    # request and answer for nothing (~4% of a poll cycle's CPU). Give them the root's level.
+    for name in LEVEL_CHECKED_LOGGERS:
+        logging.getLogger(name).setLevel(root.level)
     return handler
+
+
+# The loggers slack_sdk's clients and Bolt's app use by default (``logging.getLogger``
+# of their module or class), all of which compare ``logger.level`` with DEBUG themselves.
+LEVEL_CHECKED_LOGGERS = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.webhook.async_client",
+    "slack_sdk.webhook.client",
+    "slack_bolt.AsyncApp",
+    "slack_bolt.App",
+)

@@ -9,8 +9,16 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.logging_setup import RedactSecretsFilter, configure_logging, redact, register_secret
+from bot.logging_setup import (
+    LEVEL_CHECKED_LOGGERS,
+    RedactSecretsFilter,
+    configure_logging,
+    redact,
+    register_secret,
+)
+from tests.slack_standin import SlackStandIn
 
 BOT_TOKEN = "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
 USER_TOKEN = "xoxp-11111-22222-33333-abcdef"
@@ -41,6 +49,8 @@ def captured() -> Iterator[tuple[io.StringIO, logging.Logger]]:
                 each.removeFilter(f)
         root.handlers[:] = before[0]
         root.setLevel(before[1])
+        for name in ("httpx", *LEVEL_CHECKED_LOGGERS):  # as configure_logging found them
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_secrets_in_message_args_extras_and_exceptions_are_redacted(
@@ -129,3 +139,30 @@ def test_httpx_request_lines_show_only_when_debugging(
     assert get("INFO") == []  # one line per Peaka call would drown the bot's own lines
     [line] = get("DEBUG")
     assert "GET http://peaka.invalid/v1/projects/p1/exports" in line
+
+
+class _CountedText(str):
+    """Message text that counts its reprs: only slack_sdk's debug line makes one."""
+
+    reprs = 0
+
+    def __repr__(self) -> str:
+        _CountedText.reprs += 1
+        return super().__repr__()
+
+
+@pytest.mark.parametrize(("level", "formatted"), [("INFO", False), ("DEBUG", True)])
+async def test_slack_sdk_builds_its_debug_lines_only_when_debugging(
+    captured: tuple[io.StringIO, logging.Logger], level: str, formatted: bool
+) -> None:
+    stream, _ = captured
+    configure_logging("text", level, stream=stream)
+    _CountedText.reprs = 0
+    async with SlackStandIn(token="xoxb-logging-test") as slack:
+        client = AsyncWebClient(token="xoxb-logging-test", base_url=slack.base_url)
+        await client.chat_postMessage(channel="C1", text=_CountedText("export done"))
+        assert [m["text"] for m in slack.messages("C1")] == ["export done"]
+    assert (_CountedText.reprs > 0) is formatted
+    assert ("Sending a request" in stream.getvalue()) is formatted
+    for name in LEVEL_CHECKED_LOGGERS:
+        assert (logging.getLogger(name).level <= logging.DEBUG) is formatted, name
