@@ -30,9 +30,11 @@ __all__ = [
     "SeenJob",
     "TrackedJob",
     "decide_alerts",
+    "deciding_on",
     "full_job",
     "needs_details",
     "outcomes_between",
+    "settled",
 ]
 
 # A job as a poll cycle saw it: listed jobs are summaries unless ``needs_details``.
@@ -134,6 +136,40 @@ def needs_details(
     if job.status not in TERMINAL:
         return True
     return watermark is not None and watermark.is_new(job.id, job.created_at)
+
+
+def settled(job: SeenJob, before: TrackedJob | None, watermark: Watermark | None) -> bool:
+    """Whether deciding on ``job`` (tracked as ``before``) does nothing, whoever subscribes.
+
+    No alert, no outcome for :func:`bot.links.proactive.outcomes_seen`, no change to what is
+    tracked, with or without an EXPIRED subscription: finished history (not tracked, finished,
+    not new since the watermark or on the first poll), or a tracked job seen unfinished as it
+    was (the same id, status and createdAt). Most jobs a cycle lists are one or the other.
+    """
+    status = job.status
+    if before is None:
+        return status in TERMINAL and (
+            watermark is None or not watermark.is_new(job.id, job.created_at)
+        )
+    return (
+        status not in TERMINAL
+        and status == before.status
+        and job.created_at == before.created_at
+        and job.id == before.job_id
+    )
+
+
+def deciding_on(
+    observed: Iterable[SeenJob], known: Mapping[str, TrackedJob], watermark: Watermark | None
+) -> list[SeenJob]:
+    """The jobs of ``observed`` that deciding acts on: the latest entry for each id (in the
+    order :func:`decide_alerts` takes them), less the :func:`settled` ones.
+
+    :func:`decide_alerts` (given ``listed``) and ``outcomes_seen`` decide the same on these
+    as on all of ``observed``, so a caller that deals with the rest cheaply passes only these.
+    """
+    latest = {job.id: job for job in observed}  # a later entry wins
+    return [job for job in latest.values() if not settled(job, known.get(job.id), watermark)]
 
 
 def decide_alerts(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.core.alerting import SeenJob, TrackedJob, needs_details
+from bot.core.alerting import SeenJob, TrackedJob, deciding_on, settled
 from bot.core.fetch_plan import (
     PAGE_SIZE,
     SEEK_PAGE,
@@ -82,6 +82,7 @@ class ProjectFetch:
     depths: Depths = field(default_factory=Depths)
     finished_stragglers: int | None = None
     offsets: Offsets = field(default_factory=Offsets)
+    to_decide: list[SeenJob] | None = None
 
     @property
     def observed(self) -> list[SeenJob]:
@@ -213,19 +214,63 @@ async def fetch_project(
     result.finished_stragglers = _finished_count(stragglers, tracked, result)
     result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
     result.depths = _depths(result, tracked, new_jobs, depths)
-    _add_details(result, tracked, watermark)
+    _add_details(result, tracked, watermark, listed)
     return result
 
 
 def _add_details(
-    result: ProjectFetch, tracked: Mapping[str, TrackedJob], watermark: Watermark | None
+    result: ProjectFetch,
+    tracked: Mapping[str, TrackedJob],
+    watermark: Watermark | None,
+    listed_ids: set[str] | None = None,
 ) -> None:
-    """Expand the listed jobs that deciding reads in full (here, where a malformed one raises
-    MalformedResponseError like a List would, and the project backs off)."""
+    """Expand the listed jobs that deciding reads in full (``needs_details``; here, where a
+    malformed one raises MalformedResponseError like a List would, and the project backs
+    off), and note ``result.to_decide``. ``listed_ids``: the ids in ``result.listed``.
+
+    One pass tells both for each listed job (the usual cycle lists ~100 jobs a project, and
+    ~95% of them are ``settled``: deciding then looks at the few others only).
+    """
+    parts: list[list[SeenJob]] = []
     for jobs in (result.listed, result.active):
+        part: list[SeenJob] = []
+        parts.append(part)
         for index, job in enumerate(jobs):
-            if isinstance(job, JobSummary) and needs_details(job, tracked, watermark):
-                jobs[index] = without_files(job.details())
+            # ``needs_details`` and ``settled``, inlined: this runs for every listed job.
+            status = job.status
+            before = tracked.get(job.id)
+            if before is not None:
+                if status == before.status and job.created_at == before.created_at:
+                    # The record ``_track`` would keep is the one it has: no details needed.
+                    if status in TERMINAL or job.id != before.job_id:
+                        part.append(job)
+                    continue
+            elif status in TERMINAL and (
+                watermark is None or not watermark.is_new(job.id, job.created_at)
+            ):
+                continue  # finished history
+            if isinstance(job, JobSummary):
+                job = jobs[index] = without_files(job.details())
+            part.append(job)
+    if _repeats(result, listed_ids):
+        # An id seen twice: the later sighting wins, wherever it is (rare).
+        result.to_decide = deciding_on(result.observed, tracked, watermark)
+        return
+    listed, active = parts
+    read = [job for job in result.read if not settled(job, tracked.get(job.id), watermark)]
+    result.to_decide = [*active, *listed, *read]
+
+
+def _repeats(result: ProjectFetch, listed_ids: set[str] | None) -> bool:
+    """Whether an id is in ``result.observed`` more than once."""
+    if listed_ids is None:
+        listed_ids = {job.id for job in result.listed}
+    others = [job.id for job in (*result.active, *result.read)]
+    return (
+        len(listed_ids) != len(result.listed)
+        or len(set(others)) != len(others)
+        or not listed_ids.isdisjoint(others)
+    )
 
 
 def _plan(
