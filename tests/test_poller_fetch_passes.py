@@ -71,20 +71,31 @@ def cycles(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-@settings(max_examples=400, deadline=None)
-@given(cycles())
+@settings(max_examples=600, deadline=None)
+@given(cycles(), st.data())
 def test_the_depths_kept_are_those_of_every_tracked_and_listed_unfinished_job(
-    case: dict[str, object],
+    case: dict[str, object], data: st.DataObject
 ) -> None:
     fetch: ProjectFetch = case["fetch"]  # type: ignore[assignment]
     tracked: dict[str, TrackedJob] = case["tracked"]  # type: ignore[assignment]
     previous: Depths = case["previous"]  # type: ignore[assignment]
     new_jobs: int = case["new_jobs"]  # type: ignore[assignment]
+    if data.draw(st.booleans()):  # each id listed once, as usual (the pass's fast path)
+        first = {}
+        for j in fetch.listed:
+            first.setdefault(j.id, j)
+        fetch.listed = list(first.values())
+    if data.draw(st.booleans()):  # tracked as listed, as usual
+        tracked = {
+            **tracked,
+            **{j.id: TrackedJob(j.id, j.status, j.created_at) for j in fetch.listed},
+        }
+    listed_ids = data.draw(st.sampled_from((None, {j.id for j in fetch.listed})))
     keep = [(t.job_id, t.created_at) for t in tracked.values()]
     keep += [(j.id, j.created_at) for j in fetch.listed if not _finished(j.status)]
     walked = [(j.id, j.created_at) for j in fetch.listed]
     plain = depths_after(walked, new_jobs=new_jobs, previous=previous, keep=keep)
-    depths = _depths(fetch, tracked, new_jobs, previous)
+    depths = _depths(fetch, tracked, new_jobs, previous, listed_ids)
     assert len(depths) == len(plain)
     assert [depths.get(t) for t in TIMES] == [plain.get(t) for t in TIMES]
 

@@ -213,7 +213,7 @@ async def fetch_project(
     result.reach = _reach(result.listed, watermark, tracked)
     result.finished_stragglers = _finished_count(stragglers, tracked, result)
     result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
-    result.depths = _depths(result, tracked, new_jobs, depths)
+    result.depths = _depths(result, tracked, new_jobs, depths, listed)
     _add_details(result, tracked, watermark, listed)
     return result
 
@@ -389,17 +389,43 @@ def _depths(
     tracked: Mapping[str, TrackedJob],
     new_jobs: int,
     previous: Depths,
+    listed_ids: set[str] | None = None,
 ) -> Depths:
-    """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next)."""
-    keep = [(t.job_id, t.created_at) for t in tracked.values()]
-    for job in result.listed:
-        if job.status not in TERMINAL:
+    """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next).
+
+    ``depths_after`` of them, walking ``result.listed`` once. ``listed_ids``: its ids.
+    """
+    listed = result.listed
+    if listed_ids is None:
+        listed_ids = {job.id for job in listed}
+    if len(listed_ids) == len(listed):  # each id once: a job's depth is where it is
+        pairs: list[tuple[datetime, int]] = []
+        walked = 0  # tracked jobs listed under their own id
+        for depth, job in enumerate(listed):
             known = tracked.get(job.id)
-            # One tracked as it is listed is kept already (the same pair again adds nothing).
-            if known is None or (known.job_id, known.created_at) != (job.id, job.created_at):
-                keep.append((job.id, job.created_at))
+            if known is not None and known.job_id == job.id:
+                walked += 1
+                pairs.append((known.created_at, depth))
+                if known.created_at == job.created_at:
+                    continue  # the same pair again adds nothing
+            if job.status not in TERMINAL:
+                pairs.append((job.created_at, depth))
+        if walked == len(tracked):
+            return Depths(pairs)  # the usual cycle: every tracked job was listed
+        for job_id, known in tracked.items():
+            if known.job_id == job_id and job_id in listed_ids:
+                continue  # walked above
+            if known.job_id in listed_ids:
+                break  # a record under another id than its own: the plain way below
+            before = previous.get(known.created_at)
+            if before is not None:
+                pairs.append((known.created_at, before + new_jobs))
+        else:
+            return Depths(pairs)
+    keep = [(t.job_id, t.created_at) for t in tracked.values()]
+    keep += [(job.id, job.created_at) for job in listed if job.status not in TERMINAL]
     return depths_after(
-        [(job.id, job.created_at) for job in result.listed],
+        [(job.id, job.created_at) for job in listed],
         new_jobs=new_jobs,
         previous=previous,
         keep=keep,
