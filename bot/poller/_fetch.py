@@ -164,7 +164,7 @@ async def fetch_project(
     new_jobs = _count_new(result.listed, watermark)
     depths = previous_depths or Depths()
 
-    seen = {job.id for job in result.listed}
+    listed = {job.id for job in result.listed}  # kept up to date as more pages come
     stragglers = [
         Straggler(
             t.job_id,
@@ -173,7 +173,7 @@ async def fetch_project(
             result.offsets.guess(t.created_at),
         )
         for t in tracked.values()
-        if t.job_id not in seen and _needs_checking(t.status, check_expiry)
+        if t.job_id not in listed and _needs_checking(t.status, check_expiry)
     ]
     # The listing will lack the SUCCEEDED stragglers (expiry checks) and the ones finished
     # since: expect as many of those as last cycle.
@@ -198,11 +198,12 @@ async def fetch_project(
         wanted = set(plan.paged)
         while wanted and not pager.exhausted:
             page = await pager.next_page()
-            wanted -= {job.id for job in page}
+            shown = {job.id for job in page}
+            wanted -= shown
+            listed |= shown
             if page and page[-1].created_at < plan.page_until:
                 break
         to_read += sorted(wanted)  # paging did not show them after all
-    listed = {job.id for job in result.listed}
     to_see = [i for i in plan.read if i not in listed]  # paging may have shown some
     if pager.exhausted:
         to_read += to_see  # the listing showed every job there is: only a Read can tell
