@@ -19,8 +19,10 @@ from bot.core.alerting import (
     SeenJob,
     TrackedJob,
     decide_alerts,
+    deciding_on,
     needs_details,
     outcomes_between,
+    settled,
 )
 from bot.core.fetch_plan import Watermark
 from bot.links.proactive import outcomes_seen
@@ -466,3 +468,49 @@ def test_skipping_quiet_jobs_decides_exactly_as_deciding_on_every_job(
     dms = outcomes_seen("p1", known=known, observed=observed, watermark=watermark)
     expected = [] if watermark is None else [(i.job, i.status) for i in everything.alerts]
     assert [(o.job, o.status) for o in dms] == expected
+
+
+# --- deciding_on: the poller decides on the jobs that are not settled -----------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(cycles(), st.data())
+def test_deciding_on_the_unsettled_jobs_decides_exactly_as_on_every_job(
+    case: dict[str, object], data: st.DataObject
+) -> None:
+    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
+    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
+    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
+    observed: list[SeenJob] = [
+        JobSummary.from_api(j.to_api()) if data.draw(st.booleans()) else j
+        for j in case["observed"]  # type: ignore[attr-defined]
+    ]
+    listed = observed[: data.draw(st.integers(0, len(observed)))]
+    muted = data.draw(st.frozensets(st.sampled_from(CHANNELS)))
+    chosen = deciding_on(observed, known, watermark)
+
+    def decide(jobs: list[SeenJob], subscriptions: list[ChannelSubscription]) -> AlertDecision:
+        return decide_alerts(
+            "p1",
+            known=known,
+            observed=jobs,
+            listed=listed,
+            subscriptions=subscriptions,
+            watermark=watermark,
+            muted=muted,
+        )
+
+    # With and without someone watching for expiry (then SUCCEEDED jobs stay tracked).
+    for subscriptions in (subs, [*subs, sub("C9", E)], []):
+        assert decide(chosen, subscriptions) == decide(observed, subscriptions)
+    assert outcomes_seen("p1", known=known, observed=chosen, watermark=watermark) == (
+        outcomes_seen("p1", known=known, observed=observed, watermark=watermark)
+    )
+    # Only settled jobs are left out, and only they are quiet whoever subscribes.
+    latest = {j.id: j for j in observed}
+    assert chosen == [j for j in latest.values() if j in chosen]
+    for j in latest.values():
+        before = known.get(j.id)
+        quiet = [alerting._quiet(j, before, watermark, watches) for watches in (False, True)]
+        assert settled(j, before, watermark) == all(quiet)
+        assert (j in chosen) != settled(j, before, watermark)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -465,6 +465,32 @@ def test_depths_keep_the_shallowest_of_jobs_sharing_an_instant() -> None:
     depths = Depths([(at(-1), 12), (at(-1), 10), (at(-1), 11), (at(-2), 40)])
     assert (depths.get(at(-1)), depths.get(at(-2)), depths.get(at(-3))) == (10, 40, None)
     assert len(depths) == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-3, 3), st.sampled_from((0, 1, -5)), st.integers(0, 1000)),
+        max_size=12,
+    )
+)
+def test_depths_are_the_shallowest_per_instant_whatever_the_order_and_offset(
+    drawn: list[tuple[int, int, int]],
+) -> None:
+    # The same instant may come with another UTC offset: it is still the same instant.
+    pairs = [
+        (at(micros / 1e6).astimezone(timezone(timedelta(hours=hours))), depth)
+        for micros, hours, depth in drawn
+    ]
+    shallowest: dict[datetime, int] = {}
+    for created, depth in pairs:
+        shallowest[created] = min(depth, shallowest.get(created, depth))
+    depths = Depths(pairs)
+    assert len(depths) == len(shallowest)
+    for micros in range(-4, 5):
+        for hours in (0, 2):
+            moment = at(micros / 1e6).astimezone(timezone(timedelta(hours=hours)))
+            assert depths.get(moment) == shallowest.get(moment)
 
 
 @settings(max_examples=200, deadline=None)

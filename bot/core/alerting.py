@@ -30,13 +30,18 @@ __all__ = [
     "SeenJob",
     "TrackedJob",
     "decide_alerts",
+    "deciding_on",
     "full_job",
     "needs_details",
     "outcomes_between",
+    "settled",
 ]
 
 # A job as a poll cycle saw it: listed jobs are summaries unless ``needs_details``.
 SeenJob = ExportJob | JobSummary
+
+# Read per job below: an Enum member read off its class costs ~10x a module global.
+_SUCCEEDED, _EXPIRED = Status.SUCCEEDED, Status.EXPIRED
 
 # The statuses a subscription can alert on.
 ALERTABLE: frozenset[Status] = frozenset(
@@ -109,11 +114,11 @@ def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]
     if now not in TERMINAL:  # not finished, or a status unknown to this code
         return ()
     if previous is None or not _finished(previous):
-        if now is Status.EXPIRED:
-            return (Status.SUCCEEDED, Status.EXPIRED)
+        if now is _EXPIRED:
+            return (_SUCCEEDED, _EXPIRED)
         return (now,)
-    if previous is Status.SUCCEEDED and now is Status.EXPIRED:
-        return (Status.EXPIRED,)
+    if previous is _SUCCEEDED and now is _EXPIRED:
+        return (_EXPIRED,)
     return ()
 
 
@@ -134,6 +139,40 @@ def needs_details(
     if job.status not in TERMINAL:
         return True
     return watermark is not None and watermark.is_new(job.id, job.created_at)
+
+
+def settled(job: SeenJob, before: TrackedJob | None, watermark: Watermark | None) -> bool:
+    """Whether deciding on ``job`` (tracked as ``before``) does nothing, whoever subscribes.
+
+    No alert, no outcome for :func:`bot.links.proactive.outcomes_seen`, no change to what is
+    tracked, with or without an EXPIRED subscription: finished history (not tracked, finished,
+    not new since the watermark or on the first poll), or a tracked job seen unfinished as it
+    was (the same id, status and createdAt). Most jobs a cycle lists are one or the other.
+    """
+    status = job.status
+    if before is None:
+        return status in TERMINAL and (
+            watermark is None or not watermark.is_new(job.id, job.created_at)
+        )
+    return (
+        status not in TERMINAL
+        and status == before.status
+        and job.created_at == before.created_at
+        and job.id == before.job_id
+    )
+
+
+def deciding_on(
+    observed: Iterable[SeenJob], known: Mapping[str, TrackedJob], watermark: Watermark | None
+) -> list[SeenJob]:
+    """The jobs of ``observed`` that deciding acts on: the latest entry for each id (in the
+    order :func:`decide_alerts` takes them), less the :func:`settled` ones.
+
+    :func:`decide_alerts` (given ``listed``) and ``outcomes_seen`` decide the same on these
+    as on all of ``observed``, so a caller that deals with the rest cheaply passes only these.
+    """
+    latest = {job.id: job for job in observed}  # a later entry wins
+    return [job for job in latest.values() if not settled(job, known.get(job.id), watermark)]
 
 
 def decide_alerts(
@@ -157,7 +196,7 @@ def decide_alerts(
     """
     subs = list(subscriptions)
     muted_set = frozenset(muted)
-    watches_expiry = any(Status.EXPIRED in s.statuses for s in subs)
+    watches_expiry = any(_EXPIRED in s.statuses for s in subs)
     latest: dict[str, SeenJob] = {job.id: job for job in observed}  # a later entry wins
 
     decision = AlertDecision(tracked=dict(known))
@@ -181,13 +220,12 @@ def decide_alerts(
                 sent.add(intent.key)
                 target = decision.suppressed if sub.channel in muted_set else decision.alerts
                 target.append(intent)
-        _track(decision, before, job, watches_expiry, reached_success=Status.SUCCEEDED in outcomes)
+        _track(decision, before, job, watches_expiry, reached_success=_SUCCEEDED in outcomes)
 
     if not watches_expiry:
         # No one wants EXPIRED any more: stop following jobs that can only expire.
-        for job_id, tracked in list(decision.tracked.items()):
-            if tracked.status is Status.SUCCEEDED:
-                _drop(decision, job_id)
+        for job_id in [i for i, t in decision.tracked.items() if t.status is _SUCCEEDED]:
+            _drop(decision, job_id)
     previous = watermark or Watermark()
     pages = latest.values() if listed is None else listed
     floor = previous.created_at  # jobs below it cannot move it (most of the pages)
@@ -221,7 +259,7 @@ def _quiet(
         status == before.status
         and job.created_at == before.created_at
         and job.id == before.job_id
-        and (status not in TERMINAL or (watches_expiry and status is Status.SUCCEEDED))
+        and (status not in TERMINAL or (watches_expiry and status is _SUCCEEDED))
     )
 
 
@@ -239,11 +277,11 @@ def _track(
         # An unknown status says nothing we can use, and a finished job does not come
         # back: keep the last status known (so an alert can never repeat).
         status = before.status if not _finished(status) else status
-    elif status is Status.SUCCEEDED and not reached_success and before is None:
+    elif status is _SUCCEEDED and not reached_success and before is None:
         # Not a fresh success: follow it for expiry only if the poller was following it
         # already (a success it alerted on), never an old one it just came across.
         return
-    keep = not _finished(status) or (status is Status.SUCCEEDED and watches_expiry)
+    keep = not _finished(status) or (status is _SUCCEEDED and watches_expiry)
     if not keep:
         if before is not None:
             _drop(decision, job.id)

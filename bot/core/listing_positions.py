@@ -142,27 +142,30 @@ class Depths:
 
     The listing is ordered by ``createdAt``, so that is all a depth depends on (up to jobs
     sharing an instant: the shallowest of them is kept, too shallow for the others by at most
-    their number, which only makes paging go on a little longer than planned). Two packed
-    arrays, 16 bytes a job: the poller keeps one per project in memory.
+    their number, which only makes paging go on a little longer than planned). A sorted list
+    of the ``createdAt`` values and a packed array of depths, 16 bytes a job: the poller keeps
+    one per project in memory, and the ``datetime`` objects are the tracked jobs' own.
     """
 
     __slots__ = ("_created", "_depth")
 
     def __init__(self, pairs: Iterable[tuple[datetime, int]] = ()) -> None:
-        shallowest: dict[int, int] = {}
-        for created_at, depth in pairs:
-            key = _micros(created_at)
-            if depth < shallowest.get(key, depth + 1):
-                shallowest[key] = depth
-        keys = sorted(shallowest)
-        self._created = array("q", keys)
-        self._depth = array("q", (shallowest[key] for key in keys))
+        created: list[datetime] = []
+        depths: list[int] = []
+        # Sorted by instant, then depth: the first of each instant is its shallowest. The
+        # ``datetime`` values themselves are the keys: turning each into a number costs
+        # more than all the rest of this, and the poller builds one of these every cycle.
+        for created_at, depth in sorted(pairs):
+            if not created or created_at != created[-1]:
+                created.append(created_at)
+                depths.append(depth)
+        self._created = created
+        self._depth = array("q", depths)
 
     def get(self, created_at: datetime) -> int | None:
         """The depth remembered for a job created at ``created_at`` (None: not known)."""
-        key = _micros(created_at)
-        index = bisect.bisect_left(self._created, key)
-        if index < len(self._created) and self._created[index] == key:
+        index = bisect.bisect_left(self._created, created_at)
+        if index < len(self._created) and self._created[index] == created_at:
             return self._depth[index]
         return None
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.core.alerting import SeenJob, TrackedJob, needs_details
+from bot.core.alerting import SeenJob, TrackedJob, deciding_on, settled
 from bot.core.fetch_plan import (
     PAGE_SIZE,
     SEEK_PAGE,
@@ -82,6 +82,7 @@ class ProjectFetch:
     depths: Depths = field(default_factory=Depths)
     finished_stragglers: int | None = None
     offsets: Offsets = field(default_factory=Offsets)
+    to_decide: list[SeenJob] | None = None
 
     @property
     def observed(self) -> list[SeenJob]:
@@ -163,7 +164,7 @@ async def fetch_project(
     new_jobs = _count_new(result.listed, watermark)
     depths = previous_depths or Depths()
 
-    seen = {job.id for job in result.listed}
+    listed = {job.id for job in result.listed}  # kept up to date as more pages come
     stragglers = [
         Straggler(
             t.job_id,
@@ -172,7 +173,7 @@ async def fetch_project(
             result.offsets.guess(t.created_at),
         )
         for t in tracked.values()
-        if t.job_id not in seen and _needs_checking(t.status, check_expiry)
+        if t.job_id not in listed and _needs_checking(t.status, check_expiry)
     ]
     # The listing will lack the SUCCEEDED stragglers (expiry checks) and the ones finished
     # since: expect as many of those as last cycle.
@@ -197,11 +198,12 @@ async def fetch_project(
         wanted = set(plan.paged)
         while wanted and not pager.exhausted:
             page = await pager.next_page()
-            wanted -= {job.id for job in page}
+            shown = {job.id for job in page}
+            wanted -= shown
+            listed |= shown
             if page and page[-1].created_at < plan.page_until:
                 break
         to_read += sorted(wanted)  # paging did not show them after all
-    listed = {job.id for job in result.listed}
     to_see = [i for i in plan.read if i not in listed]  # paging may have shown some
     if pager.exhausted:
         to_read += to_see  # the listing showed every job there is: only a Read can tell
@@ -212,20 +214,64 @@ async def fetch_project(
     result.reach = _reach(result.listed, watermark, tracked)
     result.finished_stragglers = _finished_count(stragglers, tracked, result)
     result.offsets = result.offsets.kept(t.created_at for t in tracked.values())
-    result.depths = _depths(result, tracked, new_jobs, depths)
-    _add_details(result, tracked, watermark)
+    result.depths = _depths(result, tracked, new_jobs, depths, listed)
+    _add_details(result, tracked, watermark, listed)
     return result
 
 
 def _add_details(
-    result: ProjectFetch, tracked: Mapping[str, TrackedJob], watermark: Watermark | None
+    result: ProjectFetch,
+    tracked: Mapping[str, TrackedJob],
+    watermark: Watermark | None,
+    listed_ids: set[str] | None = None,
 ) -> None:
-    """Expand the listed jobs that deciding reads in full (here, where a malformed one raises
-    MalformedResponseError like a List would, and the project backs off)."""
+    """Expand the listed jobs that deciding reads in full (``needs_details``; here, where a
+    malformed one raises MalformedResponseError like a List would, and the project backs
+    off), and note ``result.to_decide``. ``listed_ids``: the ids in ``result.listed``.
+
+    One pass tells both for each listed job (the usual cycle lists ~100 jobs a project, and
+    ~95% of them are ``settled``: deciding then looks at the few others only).
+    """
+    parts: list[list[SeenJob]] = []
     for jobs in (result.listed, result.active):
+        part: list[SeenJob] = []
+        parts.append(part)
         for index, job in enumerate(jobs):
-            if isinstance(job, JobSummary) and needs_details(job, tracked, watermark):
-                jobs[index] = without_files(job.details())
+            # ``needs_details`` and ``settled``, inlined: this runs for every listed job.
+            status = job.status
+            before = tracked.get(job.id)
+            if before is not None:
+                if status == before.status and job.created_at == before.created_at:
+                    # The record ``_track`` would keep is the one it has: no details needed.
+                    if status in TERMINAL or job.id != before.job_id:
+                        part.append(job)
+                    continue
+            elif status in TERMINAL and (
+                watermark is None or not watermark.is_new(job.id, job.created_at)
+            ):
+                continue  # finished history
+            if isinstance(job, JobSummary):
+                job = jobs[index] = without_files(job.details())
+            part.append(job)
+    if _repeats(result, listed_ids):
+        # An id seen twice: the later sighting wins, wherever it is (rare).
+        result.to_decide = deciding_on(result.observed, tracked, watermark)
+        return
+    listed, active = parts
+    read = [job for job in result.read if not settled(job, tracked.get(job.id), watermark)]
+    result.to_decide = [*active, *listed, *read]
+
+
+def _repeats(result: ProjectFetch, listed_ids: set[str] | None) -> bool:
+    """Whether an id is in ``result.observed`` more than once."""
+    if listed_ids is None:
+        listed_ids = {job.id for job in result.listed}
+    others = [job.id for job in (*result.active, *result.read)]
+    return (
+        len(listed_ids) != len(result.listed)
+        or len(set(others)) != len(others)
+        or not listed_ids.isdisjoint(others)
+    )
 
 
 def _plan(
@@ -344,17 +390,43 @@ def _depths(
     tracked: Mapping[str, TrackedJob],
     new_jobs: int,
     previous: Depths,
+    listed_ids: set[str] | None = None,
 ) -> Depths:
-    """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next)."""
-    keep = [(t.job_id, t.created_at) for t in tracked.values()]
-    for job in result.listed:
-        if job.status not in TERMINAL:
+    """Depths to remember: of the tracked jobs and of listed unfinished ones (tracked next).
+
+    ``depths_after`` of them, walking ``result.listed`` once. ``listed_ids``: its ids.
+    """
+    listed = result.listed
+    if listed_ids is None:
+        listed_ids = {job.id for job in listed}
+    if len(listed_ids) == len(listed):  # each id once: a job's depth is where it is
+        pairs: list[tuple[datetime, int]] = []
+        walked = 0  # tracked jobs listed under their own id
+        for depth, job in enumerate(listed):
             known = tracked.get(job.id)
-            # One tracked as it is listed is kept already (the same pair again adds nothing).
-            if known is None or (known.job_id, known.created_at) != (job.id, job.created_at):
-                keep.append((job.id, job.created_at))
+            if known is not None and known.job_id == job.id:
+                walked += 1
+                pairs.append((known.created_at, depth))
+                if known.created_at == job.created_at:
+                    continue  # the same pair again adds nothing
+            if job.status not in TERMINAL:
+                pairs.append((job.created_at, depth))
+        if walked == len(tracked):
+            return Depths(pairs)  # the usual cycle: every tracked job was listed
+        for job_id, known in tracked.items():
+            if known.job_id == job_id and job_id in listed_ids:
+                continue  # walked above
+            if known.job_id in listed_ids:
+                break  # a record under another id than its own: the plain way below
+            before = previous.get(known.created_at)
+            if before is not None:
+                pairs.append((known.created_at, before + new_jobs))
+        else:
+            return Depths(pairs)
+    keep = [(t.job_id, t.created_at) for t in tracked.values()]
+    keep += [(job.id, job.created_at) for job in listed if job.status not in TERMINAL]
     return depths_after(
-        [(job.id, job.created_at) for job in result.listed],
+        [(job.id, job.created_at) for job in listed],
         new_jobs=new_jobs,
         previous=previous,
         keep=keep,

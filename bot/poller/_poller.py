@@ -529,11 +529,14 @@ class Poller:
         if expiry_due:
             self._expiry_checked[project_id] = self._monotonic()
 
+        # The jobs deciding acts on (most listed jobs are settled: they would do nothing).
+        observed = fetched.observed if fetched.to_decide is None else fetched.to_decide
+
         def decide(muted: set[str]) -> AlertDecision:
             return decide_alerts(
                 project_id,
                 known=known,
-                observed=fetched.observed,
+                observed=observed,
                 listed=fetched.listed,
                 subscriptions=subs,
                 watermark=watermark,
@@ -548,7 +551,7 @@ class Poller:
         outcomes = []
         if dms is not None:
             outcomes = outcomes_seen(
-                project_id, known=known, observed=fetched.observed, watermark=watermark
+                project_id, known=known, observed=observed, watermark=watermark
             )
         return _Poll(
             project_id=project_id,
