@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject, SectionBlock
 
 from bot.core.blocks import (
     MAX_BLOCKS,
+    MAX_FIELD_TEXT,
+    MAX_FIELDS,
     MAX_SECTION_TEXT,
     Reply,
+    _section_dict,
     actions,
     button,
+    button_element,
     check_message,
     compact_json,
     confirm_dialog,
@@ -259,3 +267,90 @@ def test_check_message_uses_slack_sdk_validation() -> None:
         parsed = Block.parse(_section("x" * 3001))
         assert parsed is not None
         parsed.to_dict()
+
+
+# -- section's direct serialization equals slack_sdk's to_dict ------------------------
+
+_TEXTS = st.one_of(
+    st.just(""),
+    st.text(max_size=30),
+    st.text(alphabet="ab<&>*\n", min_size=2995, max_size=3005),
+)
+_ACCESSORIES = st.one_of(
+    st.none(),
+    st.builds(
+        lambda text, value: button_element(text or "b", action_id="a", value=value),
+        st.text(max_size=10),
+        st.one_of(st.none(), st.text(max_size=10)),
+    ),
+    st.builds(
+        lambda text: {
+            "type": "button",
+            "text": {"type": "plain_text", "text": text or "b"},
+            "action_id": "d",
+        },
+        st.text(max_size=10),
+    ),
+)
+
+
+def _sdk(block: SectionBlock) -> str | type[Exception]:
+    """slack_sdk's own serialization, as JSON (key order included), or the error it raises."""
+    try:
+        return json.dumps(block.to_dict())
+    except SlackObjectFormationError:
+        return SlackObjectFormationError
+
+
+def _fast(block: SectionBlock) -> str | type[Exception]:
+    try:
+        return json.dumps(_section_dict(block))
+    except SlackObjectFormationError:
+        return SlackObjectFormationError
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(st.none(), _TEXTS),
+    fields=st.lists(_TEXTS, max_size=12),
+    accessory=_ACCESSORIES,
+)
+def test_section_equals_slack_sdks_to_dict(
+    text: str | None, fields: list[str], accessory: Any
+) -> None:
+    plain = SectionBlock(
+        text=MarkdownTextObject(text=truncate(text, MAX_SECTION_TEXT)) if text else None,
+        fields=[MarkdownTextObject(text=truncate(f, MAX_FIELD_TEXT)) for f in fields][:MAX_FIELDS]
+        or None,
+        accessory=accessory or None,
+    )
+    try:
+        got: str | type[Exception] = json.dumps(section(text, fields=fields, accessory=accessory))
+    except SlackObjectFormationError:
+        got = SlackObjectFormationError
+    assert got == _sdk(plain)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(st.none(), _TEXTS, st.builds(lambda t: PlainTextObject(text=t), _TEXTS)),
+    fields=st.lists(
+        st.one_of(
+            _TEXTS,
+            st.builds(lambda t: MarkdownTextObject(text=t, verbatim=True), _TEXTS),
+            st.builds(lambda t: PlainTextObject(text=t, emoji=True), _TEXTS),
+        ),
+        max_size=12,
+    ),
+    accessory=_ACCESSORIES,
+    block_id=st.one_of(st.none(), st.text(max_size=3), st.just("i" * 256)),
+    expand=st.one_of(st.none(), st.booleans()),
+)
+def test_direct_section_dict_equals_to_dict_or_raises_the_same(
+    text: Any, fields: list[Any], accessory: Any, block_id: str | None, expand: bool | None
+) -> None:
+    # Any section slack_sdk can hold, valid or not: the same JSON, or the same error.
+    block = SectionBlock(
+        text=text, fields=fields, accessory=accessory, block_id=block_id, expand=expand
+    )
+    assert _fast(block) == _sdk(block)

@@ -7,15 +7,14 @@ row-value ``IN`` it used by scanning the whole table, once per batch of 16 proje
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import create_engine
-from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy import create_engine, event
 
 from bot.peaka import Status
 from bot.store import JobState, PollResult, Store
-from bot.store._poll_state import _forget_jobs
+from bot.store._poll_state import forget_jobs_params, forget_jobs_statement
 from bot.store._schema import METADATA
 
 pytest_plugins = ["tests.store_fixtures"]
@@ -24,19 +23,24 @@ T0 = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
 
 def _plan(keys: list[tuple[str, str]]) -> list[str]:
-    """SQLite's query plan for forgetting ``keys``, on the bot's schema."""
+    """SQLite's query plan for forgetting ``keys``, on the bot's schema: the statement as
+    SQLAlchemy sends it (its list parameters expanded), explained."""
     engine = create_engine("sqlite://")
     METADATA.create_all(engine)
-    raw = engine.raw_connection()
+    sent: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def keep(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if statement.startswith("DELETE"):
+            sent.append((statement, parameters))
+
     try:
-        compiled = _forget_jobs(keys).compile(
-            dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True}
-        )
-        cursor = raw.cursor()
-        assert isinstance(cursor, sqlite3.Cursor)
-        return [row[3] for row in cursor.execute(f"EXPLAIN QUERY PLAN {compiled}")]
+        with engine.begin() as conn:
+            conn.execute(forget_jobs_statement(), forget_jobs_params(keys))
+            [(statement, parameters)] = sent
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return [str(row[3]) for row in plan]
     finally:
-        raw.close()
         engine.dispose()
 
 

@@ -32,7 +32,7 @@ import socket
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -159,15 +159,23 @@ class CycleDms:
     Call :meth:`recover` once per cycle, then :meth:`after_project` per project (in any
     order, concurrently too). The owners' DM settings (opt-out, linked key, invitation) are
     read once per owner per cycle, in one query per batch of owners not asked about yet,
-    instead of three transactions per finished job; an invitation sent this cycle is
-    remembered, so the next projects don't try it again. Nothing outlives the cycle: the
-    alert log and the invitation table stay the once-only truth, across restarts and replicas.
+    instead of three transactions per finished job; each owner's Slack user is looked up
+    once per cycle too. An invitation sent this cycle is remembered, so the next projects
+    don't try it again. In :meth:`after_projects`, a project whose owners' settings call
+    for nothing (and without done requests) gets no pass of its own, only its reads.
+    Nothing outlives the cycle: the alert log and the invitation table stay the once-only
+    truth, across restarts and replicas.
     """
 
     def __init__(self, services: Services) -> None:
         self._services = services
         self._lookups: dict[str, asyncio.Future[dict[str, OwnerDmSettings]]] = {}
         self._invited: set[str] = set()
+        # Owner e-mail (lower-cased) -> Slack user id (None: Slack has no such user), as
+        # answered this cycle: a cycle asks about the same few owners for every finished
+        # job, and the directory's cache costs far more per ask than a dict. A failed lookup
+        # is not kept: the next job of that owner asks again, as it would without this.
+        self._owners: dict[str, str | None] = {}
 
     async def recover(self) -> DmReport:
         """Finish DMs whose sender died mid-send (:func:`recover_unconfirmed_dms`); never raises."""
@@ -214,12 +222,19 @@ class CycleDms:
         except Exception:
             log.exception("proactive DMs for %d project(s) failed", len(busy))
             return report
-        await asyncio.gather(
-            *(
-                self._send_safely(project_id, found, report, requests[project_id])
-                for project_id, found in busy.items()
+        # Most projects' outcomes call for nothing (their owners get no DMs and were invited
+        # already). What a project's pass reads first (its owners, their settings) is read
+        # here, project by project, as the pass would; only a project with something to send
+        # gets its pass (and a task), which then finds all that read already.
+        passes = []
+        for project_id, found in busy.items():
+            failed: set[str] = set()  # jobs whose owner lookup failed here (logged)
+            if not requests[project_id] and await self._quiet(project_id, found, failed):
+                continue
+            passes.append(
+                self._send_safely(project_id, found, report, requests[project_id], failed)
             )
-        )
+        await asyncio.gather(*passes)
         return report
 
     async def _send_safely(
@@ -228,13 +243,12 @@ class CycleDms:
         outcomes: Sequence[JobOutcome],
         report: DmReport,
         requests: Sequence[tuple[str, str]] | None = None,
+        failed: Collection[str] = (),
     ) -> None:
         try:
-            await self._send_for_outcomes(project_id, outcomes, report, requests)
-        except (StoreError, OSError) as exc:
-            log.warning("proactive DMs for project %s stopped: %s", project_id, type(exc).__name__)
-        except Exception:
-            log.exception("proactive DMs for project %s failed", project_id)
+            await self._send_for_outcomes(project_id, outcomes, report, requests, failed)
+        except Exception as exc:
+            _stopped(project_id, exc)
 
     async def _settings(self, owners: Collection[str]) -> dict[str, OwnerDmSettings]:
         """Each owner's DM settings; one store read for the owners not asked about yet."""
@@ -256,21 +270,88 @@ class CycleDms:
                 raise
         return found
 
+    async def _owner_user(self, job: ExportJob, failed: set[str] | None = None) -> str | None:
+        """The Slack user whose e-mail is the job's ``userName``, or None; remembered for
+        the cycle. A failed lookup is logged and not remembered (the owner's next job asks
+        again); with ``failed``, the job's id is added to it."""
+        name = (job.user_name or "").strip()
+        users = self._services.users
+        if users is None or "@" not in name:
+            return None
+        key = name.lower()
+        if key in self._owners:
+            return self._owners[key]
+        try:
+            found = await users.user_id_for(name)
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("users.lookupByEmail failed for a job owner: %s", type(exc).__name__)
+            if failed is not None:
+                failed.add(job.id)
+            return None
+        self._owners[key] = found
+        return found
+
+    async def _quiet(
+        self, project_id: str, outcomes: Sequence[JobOutcome], failed: set[str]
+    ) -> bool:
+        """Whether the owners' settings call for no DM and no invitation about ``outcomes``
+        (a project without done requests), i.e. its pass would send nothing.
+
+        Reads what the pass reads before it sends, the same way (owners, then their
+        settings at once), so the pass asks nothing again: ``failed`` collects the jobs
+        whose owner lookup failed. A failure that would stop the pass stops it here (logged
+        the same way): True, nothing to send.
+        """
+        try:
+            owned: list[tuple[ExportJob, str]] = []
+            for job, statuses in _by_job(outcomes).values():
+                if any(s in _PROACTIVE for s in statuses):
+                    owner = await self._owner_user(job, failed)
+                    if owner is not None:
+                        owned.append((job, owner))
+            if not owned:
+                return True
+            settings = await self._settings({owner for _, owner in owned})
+        except Exception as exc:
+            _stopped(project_id, exc)
+            return True
+        bot_prefix = key_prefix(self._services.settings.peaka_api_key.get_secret_value())
+        return all(
+            self._owner_action(job, owner, settings[owner], bot_prefix) is None
+            for job, owner in owned
+        )
+
+    def _owner_action(
+        self, job: ExportJob, owner: str, choice: OwnerDmSettings, bot_prefix: str
+    ) -> Literal["dm", "invite"] | None:
+        """What ``owner``'s settings call for about their ``job``: the DM, the one-time
+        invitation to link a key (not sent yet, nor this cycle), or nothing."""
+        if not choice.dm_enabled:
+            return None
+        linking = self._services.settings.linking_enabled
+        eligible = (linking and choice.linked) or (
+            choose_key(job, job.user_name, has_linked_key=False, bot_key_prefix=bot_prefix)
+            is KeyChoice.BOT
+        )
+        if eligible:
+            return "dm"
+        if linking and not (choice.invited or owner in self._invited):
+            return "invite"
+        return None
+
     async def _send_for_outcomes(
         self,
         project_id: str,
         outcomes: Sequence[JobOutcome],
         report: DmReport,
         requests: Sequence[tuple[str, str]] | None = None,
+        failed: Collection[str] = (),
     ) -> None:
-        """``requests``: the project's done requests as (user id, job id), if already read."""
+        """``requests``: the project's done requests as (user id, job id), if already read;
+        ``failed``: jobs whose owner lookup already failed this cycle (no owner DM)."""
         services = self._services
         store = services.store
-        jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
-        for outcome in outcomes:
-            _, statuses = jobs.setdefault(outcome.job.id, (outcome.job, []))
-            if outcome.status not in statuses:
-                statuses.append(outcome.status)
+        jobs = _by_job(outcomes)
         waiting: dict[str, list[str]] = {}
         if requests is None:
             requests = await store.done_requests(project_id)
@@ -287,7 +368,7 @@ class CycleDms:
             wanted = [s for s in statuses if s in _PROACTIVE]
             if not wanted:
                 continue
-            owner = await _owner_user(services, job)
+            owner = None if job.id in failed else await self._owner_user(job)
             if owner is not None and owner not in requested:
                 owned.append((job, wanted, owner))
         if not owned:
@@ -295,22 +376,13 @@ class CycleDms:
         settings = await self._settings({owner for _, _, owner in owned})
         bot_prefix = key_prefix(services.settings.peaka_api_key.get_secret_value())
         for job, wanted, owner in owned:
-            choice = settings[owner]
-            if not choice.dm_enabled:
-                continue
-            linked = services.settings.linking_enabled and choice.linked
-            eligible = linked or (
-                choose_key(job, job.user_name, has_linked_key=False, bot_key_prefix=bot_prefix)
-                is KeyChoice.BOT
-            )
-            if not eligible:
-                invited = choice.invited or owner in self._invited
-                if services.settings.linking_enabled and not invited:
-                    self._invited.add(owner)
-                    await _invite(services, owner, job, project_id, report)
-                continue
-            for status in wanted:
-                await _deliver(services, project_id, job, status, owner, report)
+            action = self._owner_action(job, owner, settings[owner], bot_prefix)
+            if action == "invite":
+                self._invited.add(owner)
+                await _invite(services, owner, job, project_id, report)
+            elif action == "dm":
+                for status in wanted:
+                    await _deliver(services, project_id, job, status, owner, report)
 
 
 async def sweep_done_requests(services: Services, *, polled: Collection[str] = ()) -> DmReport:
@@ -399,16 +471,14 @@ async def _sweep_one(
         await store.remove_done_request(user_id, project_id, job_id)
 
 
-async def _owner_user(services: Services, job: ExportJob) -> str | None:
-    """The Slack user whose e-mail is the job's ``userName``, or None."""
-    name = (job.user_name or "").strip()
-    if services.users is None or "@" not in name:
-        return None
-    try:
-        return await services.users.user_id_for(name)
-    except (SlackApiError, SlackClientError) as exc:
-        log.warning("users.lookupByEmail failed for a job owner: %s", type(exc).__name__)
-        return None
+def _by_job(outcomes: Sequence[JobOutcome]) -> dict[str, tuple[ExportJob, list[Status]]]:
+    """The outcomes' jobs by id (first seen), each with its statuses in order, once each."""
+    jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
+    for outcome in outcomes:
+        _, statuses = jobs.setdefault(outcome.job.id, (outcome.job, []))
+        if outcome.status not in statuses:
+            statuses.append(outcome.status)
+    return jobs
 
 
 async def _invite(
@@ -524,3 +594,11 @@ def _slack(services: Services) -> AsyncWebClient:
 def _me() -> str:
     """Who claims: this host and process, for the alert log's ``claimed_by``."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _stopped(project_id: str, exc: Exception) -> None:
+    """Log why a project's proactive DMs stopped (a store or network error: one line)."""
+    if isinstance(exc, StoreError | OSError):
+        log.warning("proactive DMs for project %s stopped: %s", project_id, type(exc).__name__)
+    else:
+        log.error("proactive DMs for project %s failed", project_id, exc_info=exc)

@@ -75,10 +75,13 @@ class AlertLogStore(StoreBase):
             _alert_row(key, project_id, claimed_by, state, error, now)
             for key, project_id, state, error in entries
         ]
-        stmt = (
-            self._insert(alert_log)
-            .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
-            .returning(alert_log.c.job_id, alert_log.c.status, alert_log.c.target)
+        stmt = self._statement(
+            "log_alerts",
+            lambda: (
+                self._insert(alert_log)
+                .on_conflict_do_nothing(index_elements=_KEY_COLUMNS)
+                .returning(alert_log.c.job_id, alert_log.c.status, alert_log.c.target)
+            ),
         )
         async with self._write() as conn:
             # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insert
@@ -116,6 +119,7 @@ class AlertLogStore(StoreBase):
         One UPDATE per key, sent as one executemany; raises :class:`AlertNotClaimedError`
         (and writes nothing) when any key was never claimed.
         """
+        now = self._now()
         rows = [
             {
                 "k_job_id": key.job_id,
@@ -123,26 +127,29 @@ class AlertLogStore(StoreBase):
                 "k_target": key.target,
                 "slack_channel": channel,
                 "slack_ts": ts,
+                "k_sent_at": now,
             }
             for key, channel, ts in posted
         ]
         if not rows:
             return
-        now = self._now()
-        stmt = (
-            update(alert_log)
-            .where(
-                alert_log.c.job_id == bindparam("k_job_id"),
-                alert_log.c.status == bindparam("k_status"),
-                alert_log.c.target == bindparam("k_target"),
-            )
-            .values(
-                state="sent",
-                slack_channel=bindparam("slack_channel"),
-                slack_ts=bindparam("slack_ts"),
-                sent_at=now,
-                last_error=None,
-            )
+        stmt = self._statement(
+            "confirm_alerts",
+            lambda: (
+                update(alert_log)
+                .where(
+                    alert_log.c.job_id == bindparam("k_job_id"),
+                    alert_log.c.status == bindparam("k_status"),
+                    alert_log.c.target == bindparam("k_target"),
+                )
+                .values(
+                    state="sent",
+                    slack_channel=bindparam("slack_channel"),
+                    slack_ts=bindparam("slack_ts"),
+                    sent_at=bindparam("k_sent_at"),
+                    last_error=None,
+                )
+            ),
         )
         async with self._write() as conn:
             result = await conn.execute(stmt, rows)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,6 +55,7 @@ class StoreBase:
         # SQLite has one writer at a time: writers of this process queue here instead of
         # polling the file lock (the busy timeout is left for other processes).
         self._sqlite_writer = asyncio.Lock() if dialect == "sqlite" else None
+        self._statements: dict[str, Any] = {}
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
@@ -79,6 +80,18 @@ class StoreBase:
         async with self._sqlite_writer, self._engine.begin() as conn:
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
             yield conn
+
+    def _statement(self, name: str, build: Callable[[], T]) -> T:
+        """The statement ``build`` makes, built once per store under ``name``.
+
+        For the statements the poller runs every batch: building one is a good part of its
+        Python cost, and a reused statement also keeps SQLAlchemy's cache key (computed once
+        per statement object). Values go in as bind parameters (expanding ones for lists).
+        """
+        found = self._statements.get(name)
+        if found is None:
+            found = self._statements[name] = build()
+        return found
 
     def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """The dialect's INSERT, which has ``on_conflict_do_nothing/do_update``."""

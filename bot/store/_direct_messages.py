@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from bot.store._base import StoreBase, chunks, need_text
 from bot.store._records import OwnerDmSettings
@@ -112,20 +112,21 @@ class DirectMessageStore(StoreBase):
         """``done_requests`` of several projects in one read, by project (every one asked for)."""
         wanted = sorted(set(project_ids))
         found: dict[str, list[tuple[str, str]]] = {project_id: [] for project_id in wanted}
+        stmt = self._statement(
+            "done_requests_of",
+            lambda: (
+                select(done_requests.c.project_id, done_requests.c.user_id, done_requests.c.job_id)
+                .where(done_requests.c.project_id.in_(bindparam("ids", expanding=True)))
+                .order_by(
+                    done_requests.c.requested_at,
+                    done_requests.c.job_id,
+                    done_requests.c.user_id,
+                )
+            ),
+        )
         async with self._read() as conn:
             for batch in chunks(wanted):
-                stmt = (
-                    select(
-                        done_requests.c.project_id, done_requests.c.user_id, done_requests.c.job_id
-                    )
-                    .where(done_requests.c.project_id.in_(batch))
-                    .order_by(
-                        done_requests.c.requested_at,
-                        done_requests.c.job_id,
-                        done_requests.c.user_id,
-                    )
-                )
-                for row in await conn.execute(stmt):
+                for row in await conn.execute(stmt, {"ids": list(batch)}):
                     found[row.project_id].append((row.user_id, row.job_id))
         return found
 

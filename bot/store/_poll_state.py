@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, delete, func, select, tuple_
+from sqlalchemy import Delete, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -77,18 +77,30 @@ class PollStateStore(StoreBase):
         states: dict[str, ProjectState | None] = {}
         revisions: dict[str, str | None] = {}
         async with self._read() as conn:
+            states_of = self._statement(
+                "project_states_of",
+                lambda: select(project_states).where(
+                    project_states.c.project_id.in_(bindparam("ids", expanding=True))
+                ),
+            )
             for batch in chunks(wanted):
-                stmt = select(project_states).where(project_states.c.project_id.in_(batch))
-                for row in (await conn.execute(stmt)).mappings():
+                found = await conn.execute(states_of, {"ids": list(batch)})
+                for row in found.mappings():
                     states[row["project_id"]] = _state(row)
                     revisions[row["project_id"]] = row["revision"]
             stale = [p for p in wanted if revisions.get(p) is None or revisions[p] != held[p]]
             jobs: dict[str, dict[str, JobState]] = {project_id: {} for project_id in stale}
+            jobs_of = self._statement(
+                "job_states_of",
+                lambda: select(*_JOB_COLUMNS).where(
+                    job_states.c.project_id.in_(bindparam("ids", expanding=True))
+                ),
+            )
             for batch in chunks(stale):
-                stmt = select(*_JOB_COLUMNS).where(job_states.c.project_id.in_(batch))
+                rows = await conn.execute(jobs_of, {"ids": list(batch)})
                 # Plain tuples: a batch is hundreds of rows, and mapping access per field
                 # was most of the read's Python time.
-                for project_id, job_id, status, created_at, user_name in await conn.execute(stmt):
+                for project_id, job_id, status, created_at, user_name in rows:
                     jobs[project_id][job_id] = JobState(
                         project_id, job_id, _status(status), created_at, user_name
                     )
@@ -138,12 +150,15 @@ class PollStateStore(StoreBase):
                 for row in states:
                     row["revision"] = revision
                 states.sort(key=lambda row: str(row["project_id"]))
-                await conn.execute(self._project_states_upsert(), states)
+                upsert = self._statement("upsert_project_states", self._project_states_upsert)
+                await conn.execute(upsert, states)
             await self._touch(conn, written - {row["project_id"] for row in states}, revision)
             if rows:
                 await self._upsert_rows(conn, rows)
-            for batch in chunks(gone):
-                await conn.execute(_forget_jobs(batch))
+            if gone:
+                forget = self._statement("forget_job_states", forget_jobs_statement)
+                for batch in chunks(gone):
+                    await conn.execute(forget, forget_jobs_params(batch))
         if expected is None:
             return {}
         return {
@@ -176,13 +191,17 @@ class PollStateStore(StoreBase):
         """Lock these projects' state rows (in one order, so no other writer's change lands
         between this check and the commit, and no deadlock); their revisions, and which
         rows were missing when the caller read and still were, so this made them."""
-        stmt = (
-            select(project_states.c.project_id, project_states.c.revision)
-            .where(project_states.c.project_id.in_(project_ids))
-            .order_by(project_states.c.project_id)
-            .with_for_update()
+        stmt = self._statement(
+            "lock_project_states",
+            lambda: (
+                select(project_states.c.project_id, project_states.c.revision)
+                .where(project_states.c.project_id.in_(bindparam("ids", expanding=True)))
+                .order_by(project_states.c.project_id)
+                .with_for_update()
+            ),
         )
-        before: dict[str, str | None] = {p: r for p, r in await conn.execute(stmt)}
+        found = await conn.execute(stmt, {"ids": project_ids})
+        before: dict[str, str | None] = {p: r for p, r in found}
         absent = [p for p in project_ids if p not in before and expected.get(p, "") is None]
         return before, await self._make_rows(conn, absent)
 
@@ -206,22 +225,28 @@ class PollStateStore(StoreBase):
         baseline yet", where there is none: an insert waits for a concurrent one)."""
         if not project_ids:
             return
-        stmt = self._insert(project_states)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[project_states.c.project_id],
-            set_={"revision": stmt.excluded.revision},
-        )
+        stmt = self._statement("touch_project_states", self._touch_statement)
         rows = [
             {"project_id": p, "newest_seen_ids": "[]", "revision": revision}
             for p in sorted(project_ids)
         ]
         await conn.execute(stmt, rows)
 
+    def _touch_statement(self) -> Insert:
+        stmt = self._insert(project_states)
+        return stmt.on_conflict_do_update(
+            index_elements=[project_states.c.project_id],
+            set_={"revision": stmt.excluded.revision},
+        )
+
     async def _upsert_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
         # One statement run for many rows (executemany): its SQL is compiled once and cached,
         # where a multi-row VALUES is compiled anew for every batch (most of its cost).
+        await conn.execute(self._statement("upsert_job_states", self._upsert_statement), rows)
+
+    def _upsert_statement(self) -> Insert:
         stmt = self._insert(job_states)
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=[job_states.c.project_id, job_states.c.job_id],
             set_={
                 "status": stmt.excluded.status,
@@ -229,7 +254,6 @@ class PollStateStore(StoreBase):
                 "user_name": stmt.excluded.user_name,
             },
         )
-        await conn.execute(stmt, rows)
 
     async def job_states(
         self, project_id: str, job_ids: Collection[str] | None = None
@@ -421,14 +445,22 @@ def _opt_utc(value: datetime | None, what: str) -> datetime | None:
     return None if value is None else utc(value, what)
 
 
-def _forget_jobs(keys: Sequence[tuple[str, str]]) -> Delete:
-    """Delete these (project_id, job_id) rows of ``job_states``.
+def forget_jobs_statement() -> Delete:
+    """Delete the (project_id, job_id) rows of ``job_states`` given by
+    :func:`forget_jobs_params`.
 
     The ``project_id IN`` is implied by the pairs, but SQLite (3.40) matches a row-value
     ``IN`` alone by scanning the whole table, once per batch: at 100,000 tracked jobs that
     was most of a poll cycle. With it, SQLite reads only these projects' rows through the
     primary key (PostgreSQL uses the index either way).
     """
-    projects = sorted({project_id for project_id, _ in keys})
     pairs = tuple_(job_states.c.project_id, job_states.c.job_id)
-    return delete(job_states).where(job_states.c.project_id.in_(projects), pairs.in_(list(keys)))
+    return delete(job_states).where(
+        job_states.c.project_id.in_(bindparam("projects", expanding=True)),
+        pairs.in_(bindparam("keys", expanding=True)),
+    )
+
+
+def forget_jobs_params(keys: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The parameters of :func:`forget_jobs_statement` for these (project_id, job_id) pairs."""
+    return {"projects": sorted({project_id for project_id, _ in keys}), "keys": list(keys)}
