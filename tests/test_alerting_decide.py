@@ -432,19 +432,27 @@ def _every_job_decided() -> AbstractContextManager[object]:
     return patch.object(alerting, "_quiet", lambda *args: False)
 
 
+def _unpacked(
+    case: dict[str, object], data: st.DataObject
+) -> tuple[dict[str, TrackedJob], Watermark | None, list[ChannelSubscription], list[SeenJob]]:
+    """A ``cycles()`` case's known jobs, watermark, subscriptions and observed jobs, some of
+    these parsed from JSON, as the poller sees them (an unknown status is then a new object)."""
+    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
+    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
+    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
+    observed: list[SeenJob] = [
+        JobSummary.from_api(j.to_api()) if data.draw(st.booleans()) else j
+        for j in case["observed"]  # type: ignore[attr-defined]
+    ]
+    return known, watermark, subs, observed
+
+
 @settings(max_examples=400, deadline=None)
 @given(cycles(), st.data())
 def test_skipping_quiet_jobs_decides_exactly_as_deciding_on_every_job(
     case: dict[str, object], data: st.DataObject
 ) -> None:
-    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
-    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
-    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
-    # Some parsed from JSON, as the poller sees them (an unknown status is then a new object).
-    observed: list[SeenJob] = [
-        JobSummary.from_api(j.to_api()) if data.draw(st.booleans()) else j
-        for j in case["observed"]  # type: ignore[attr-defined]
-    ]
+    known, watermark, subs, observed = _unpacked(case, data)
 
     def decide(subscriptions: list[ChannelSubscription]) -> AlertDecision:
         return decide_alerts(
@@ -478,13 +486,7 @@ def test_skipping_quiet_jobs_decides_exactly_as_deciding_on_every_job(
 def test_deciding_on_the_unsettled_jobs_decides_exactly_as_on_every_job(
     case: dict[str, object], data: st.DataObject
 ) -> None:
-    known: dict[str, TrackedJob] = case["known"]  # type: ignore[assignment]
-    watermark: Watermark | None = case["watermark"]  # type: ignore[assignment]
-    subs: list[ChannelSubscription] = case["subs"]  # type: ignore[assignment]
-    observed: list[SeenJob] = [
-        JobSummary.from_api(j.to_api()) if data.draw(st.booleans()) else j
-        for j in case["observed"]  # type: ignore[attr-defined]
-    ]
+    known, watermark, subs, observed = _unpacked(case, data)
     listed = observed[: data.draw(st.integers(0, len(observed)))]
     muted = data.draw(st.frozensets(st.sampled_from(CHANNELS)))
     chosen = deciding_on(observed, known, watermark)
