@@ -32,10 +32,11 @@ from cachetools import TTLCache
 from bench._report import Row
 from bot.core.alerting import TrackedJob
 from bot.peaka import ExportJob, Status
+from bot.poller import Poller
 from bot.poller._poller import MAX_PROJECTS_IN_PARALLEL
 from bot.store import AlertKey, Store
 
-__all__ = ["measure_memory"]
+__all__ = ["fill_caches", "measure_memory"]
 
 SECTION = "4 scale"
 JOBS_PER_PROJECT = 50
@@ -142,23 +143,41 @@ def _dedup_cache(tracked: int) -> float:
     return (after - before) / _MB
 
 
+def fill_caches(poller: Poller) -> tuple[int, int]:
+    """Fill the poller's dedup cache and claimed-jobs cache to their caps, as a day of the
+    scale world's alerts would (~1,000 FAILED alerts a cycle: the claimed-jobs cache is full
+    after 20 cycles, the dedup cache's 100,000 keys after 100, within its 24 h TTL). The keys
+    are new job ids, so no decision changes. Returns (dedup keys, claimed jobs) held."""
+    # Both caches are private: filled here as claims fill them, without the database.
+    handled = poller._dedup._handled
+    for n, job_id in enumerate(_job_ids(int(handled.maxsize) - len(handled))):
+        handled[AlertKey(job_id, Status.FAILED, f"CB{n % 2000:05d}")] = True
+    jobs = poller._jobs
+    for job_id in _job_ids(int(jobs.maxsize) - len(jobs)):
+        jobs[job_id] = ExportJob.from_api({**_CLAIMED_TEMPLATE, "id": job_id})
+    return len(handled), len(jobs)
+
+
+_CLAIMED_TEMPLATE = {
+    "id": "",
+    "status": "FAILED",
+    "createdAt": "2026-06-10T11:58:01.123456Z",
+    "format": "CSV",
+    "compression": "NONE",
+    "durationMs": 31000,
+    "error": "Query exceeded per-node memory limit of 2GB [Allocated: 2.00GB, Delta: "
+    "12.50MB, Top Consumers: {HashBuilderOperator=1.71GB}]",
+    "queryId": "709922802836177297",
+    "source": 'peaka.query."charges_view"',
+    "userId": str(uuid.uuid4()),
+    "userName": "ana@example.com",
+    "apiKeyPrefix": "AbCdEfGh",
+    "clientSource": "peaka-studio",
+}
+
+
 def _claimed_jobs_cache(count: int) -> tuple[float, float]:
-    template = {
-        "id": "",
-        "status": "FAILED",
-        "createdAt": "2026-06-10T11:58:01.123456Z",
-        "format": "CSV",
-        "compression": "NONE",
-        "durationMs": 31000,
-        "error": "Query exceeded per-node memory limit of 2GB [Allocated: 2.00GB, Delta: "
-        "12.50MB, Top Consumers: {HashBuilderOperator=1.71GB}]",
-        "queryId": "709922802836177297",
-        "source": 'peaka.query."charges_view"',
-        "userId": str(uuid.uuid4()),
-        "userName": "ana@example.com",
-        "apiKeyPrefix": "AbCdEfGh",
-        "clientSource": "peaka-studio",
-    }
+    template = _CLAIMED_TEMPLATE
     ids = _job_ids(count)
     tracemalloc.start()
     try:
