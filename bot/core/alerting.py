@@ -149,17 +149,9 @@ def settled(job: SeenJob, before: TrackedJob | None, watermark: Watermark | None
     not new since the watermark or on the first poll), or a tracked job seen unfinished as it
     was (the same id, status and createdAt). Most jobs a cycle lists are one or the other.
     """
-    status = job.status
-    if before is None:
-        return status in TERMINAL and (
-            watermark is None or not watermark.is_new(job.id, job.created_at)
-        )
-    return (
-        status not in TERMINAL
-        and status == before.status
-        and job.created_at == before.created_at
-        and job.id == before.job_id
-    )
+    # Quiet without an EXPIRED subscription is quiet with one too (that only adds tracked
+    # SUCCEEDED jobs seen as they were).
+    return _quiet(job, before, watermark, watches_expiry=False)
 
 
 def deciding_on(
