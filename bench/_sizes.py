@@ -28,7 +28,7 @@ class Sizes:
     scale_jobs: int  # per project
     scale_cycles: int
     scale_change: float  # share of a project's jobs changing per cycle
-    memory_tracked: int  # jobs in the dedup cache / job-state table measurement
+    memory_tracked: int  # jobs in the job-state table measurement
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -326,11 +326,38 @@ async def test_other_slack_errors_keep_the_claim_and_retry_next_cycle(rig: Polle
     await poller.run_cycle()
     assert rig.alerts("C1") == {}
     assert all([await rig.store.alert_state(AlertKey(j.id, F, "C1")) == "claimed" for j in jobs])
+    # The poller keeps the unsent alerts' jobs, so the retry needs no Read Export.
+    assert poller.jobs_awaiting_delivery == 2
+    reads = rig.sim.counters["readExport"]
     rig.slack.errors.clear()
     await poller.run_cycle()
     assert rig.alerts("C1") == {(j.id, "FAILED"): 1 for j in jobs}
+    assert rig.sim.counters["readExport"] == reads
     # Slack answered with an error, so no history search was needed before resending.
     assert rig.slack.calls("conversations.history") == []
+    # Sent: their jobs are no longer held.
+    assert poller.jobs_awaiting_delivery == 0
+
+
+async def test_a_job_sent_to_one_channel_but_not_another_is_kept_for_the_retry(
+    rig: PollerRig,
+) -> None:
+    await rig.subscribe("C1", "p1", F)
+    await rig.subscribe("C2", "p1", F)
+    poller = rig.poller()
+    await poller.run_cycle()
+    job = rig.sim.create_job("p1", rig.owners[0], outcome="FAILED")
+    rig.slack.fail("chat.postMessage", "internal_error", "C2")
+    rig.clock.advance(30)
+    await poller.run_cycle()
+    assert (rig.alerts("C1"), rig.alerts("C2")) == ({(job.id, "FAILED"): 1}, {})
+    assert poller.jobs_awaiting_delivery == 1
+    reads = rig.sim.counters["readExport"]
+    rig.slack.errors.clear()
+    await poller.run_cycle()
+    assert rig.alerts("C2") == {(job.id, "FAILED"): 1}
+    assert rig.sim.counters["readExport"] == reads
+    assert poller.jobs_awaiting_delivery == 0
 
 
 async def test_a_post_slack_accepted_before_a_crash_is_found_not_repeated(rig: PollerRig) -> None:

@@ -101,13 +101,18 @@ class Delivery:
         self.unposted: set[AlertKey] = set()
         # Posted, not yet confirmed in the log: (key, channel, ts), flushed by ``flush``.
         self._posted: list[tuple[AlertKey, str, str]] = []
+        # Of the current ``deliver``: the keys posted or failed for good.
+        self._done: set[AlertKey] = set()
 
-    async def deliver(self, alerts: Sequence[Outbound]) -> None:
-        """Post every alert, channel by channel (channels in parallel, each in order).
+    async def deliver(self, alerts: Sequence[Outbound]) -> set[AlertKey]:
+        """Post every alert, channel by channel (channels in parallel, each in order), and
+        return the keys still to send: those a later cycle retries.
 
         Every post Slack accepted is confirmed in the log before this returns (or is
-        cancelled), in groups of up to ``CONFIRM_GROUP``.
+        cancelled), in groups of up to ``CONFIRM_GROUP``. A posted alert whose confirmation
+        fails is not returned: the next cycle finds it in the channel's history.
         """
+        self._done = set()
         by_channel: dict[str, list[Outbound]] = {}
         for alert in alerts:
             by_channel.setdefault(alert.channel, []).append(alert)
@@ -122,6 +127,7 @@ class Delivery:
             await asyncio.gather(*(deliver_channel(c, items) for c, items in by_channel.items()))
         finally:
             await self.flush()
+        return {alert.key for alert in alerts} - self._done
 
     async def flush(self) -> None:
         """Confirm the posted alerts not confirmed yet, in one transaction.
@@ -144,6 +150,7 @@ class Delivery:
         for item in batch:
             self._posted.append((item.key, channel, ts))
             self.unposted.discard(item.key)
+            self._done.add(item.key)
         if len(self._posted) >= CONFIRM_GROUP:
             await self.flush()
 
@@ -157,6 +164,7 @@ class Delivery:
             key = item.key if isinstance(item, Outbound) else item
             await self._dedup.fail(key, why)
             self.unposted.discard(key)
+            self._done.add(key)
 
     async def _deliver_channel(
         self, channel: str, items: list[Outbound], mentions: dict[str, str]

@@ -149,7 +149,7 @@ class Poller:
         self._tracked = TrackedCopies()  # per project: the tracked jobs, while still current
         self._rebaseline_after = rebaseline_after
         self._subscribed: set[str] | None = None
-        # Jobs of claimed alerts, so a retry next cycle needs no Read Export.
+        # Jobs of claimed alerts not sent yet, so a retry next cycle needs no Read Export.
         self._jobs: TTLCache[str, ExportJob] = TTLCache(maxsize=20_000, ttl=6 * 3600)
         self._delivery = Delivery(
             store, self._dedup, services.slack, services.users, services.projects.label
@@ -239,7 +239,8 @@ class Poller:
                 else:
                     report.skipped.append(project_id)
             fresh = await self._poll_batches(ready, mutes, dms, report)
-            await self._delivery.deliver([*leftovers, *fresh])
+            outbound = [*leftovers, *fresh]
+            self._keep_jobs_of(await self._delivery.deliver(outbound), outbound)
             if self._services.settings.linking_enabled:
                 # Subscribed projects are some replica's poll (the outcome path DMs there);
                 # the sweep reads only the jobs people wait for in the others.
@@ -401,6 +402,19 @@ class Poller:
             for project_id in results:
                 self._project_succeeded(project_id, report)
         return outbound
+
+    def _keep_jobs_of(self, pending: set[AlertKey], alerts: Sequence[Outbound]) -> None:
+        """Keep only the jobs a retry needs: those of ``pending`` alerts. A sent alert's job
+        would only cost memory until its TTL (a full cache at 20,000 jobs is ~16 MB)."""
+        waiting = {key.job_id for key in pending}
+        for alert in alerts:
+            if alert.key.job_id not in waiting:
+                self._jobs.pop(alert.key.job_id, None)
+
+    @property
+    def jobs_awaiting_delivery(self) -> int:
+        """How many claimed alerts' jobs this poller holds for a retry (see ``_jobs``)."""
+        return len(self._jobs)
 
     async def _save_one(
         self, result: PollResult, polls: dict[str, _Poll], report: CycleReport

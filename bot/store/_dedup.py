@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 
 from cachetools import TTLCache
 
@@ -23,13 +24,20 @@ class AlertDeduplicator:
     """``already_handled`` / ``claim`` / ``confirm`` over a :class:`Store`'s alert log.
 
     ``cache_hits`` and ``cache_misses`` count how ``already_handled`` was answered.
+
+    ``maxsize``: the poller decides an alert again only when the cycle that claimed it could
+    not save its state (the next cycle re-decides from the old state), so the keys asked
+    again are the last cycle's or two. 10,000 holds ten cycles at 1,000 alerts a cycle for
+    ~3.4 MB; an older key is asked of the log, in the claims' own transaction.
     """
+
+    DEFAULT_MAXSIZE: ClassVar[int] = 10_000
 
     def __init__(
         self,
         store: Store,
         *,
-        maxsize: int = 100_000,
+        maxsize: int = DEFAULT_MAXSIZE,
         ttl: float = 24 * 3600.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
