@@ -226,6 +226,19 @@ def test_a_summary_is_what_its_constructor_builds() -> None:
         summary.status = Status.FAILED  # type: ignore[misc]
 
 
+@pytest.mark.parametrize(
+    "created", ["2026-06-10T12:24:08.123456Z", "2026-06-10T12:24:08.123456789Z",
+                "2026-06-10T14:24:08+02:00"],
+)  # fmt: skip
+def test_details_are_the_full_job_sharing_the_summarys_created_at(created: str) -> None:
+    data = {**FULL, "createdAt": created}
+    summary = JobSummary.from_api(data)
+    details = summary.details()
+    assert details == ExportJob.from_api(data)
+    # One datetime for both: the poller keeps the one of every job it tracks.
+    assert details.created_at is summary.created_at
+
+
 def _summary_outcome(read: Callable[[Any], Any], data: Any) -> tuple[Any, ...]:
     try:
         got = read(data)

@@ -333,13 +333,17 @@ class JobSummary:
     def details(self) -> ExportJob:
         """The full job; MalformedResponseError (as a List would have raised) if it is not one."""
         try:
-            return ExportJob.from_api(self.data)
+            job = ExportJob.from_api(self.data)
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedResponseError(
                 f"Peaka sent an unexpected response while listing exports: job {self.id!r} "
                 f"is not an export job ({str(exc)[:200]})",
                 operation="listExports",
             ) from None
+        # The same text parsed the same way: keep one datetime, not two. The poller holds
+        # every tracked job's (its copy and the remembered depths share it), 48 bytes a job.
+        _set_job_created_at(job, self.created_at)
+        return job
 
 
 def _identity(data: Any) -> tuple[str, Status, str]:
@@ -413,6 +417,7 @@ _new_object = object.__new__
 _set_id, _set_status, _set_created_at, _set_created_at_raw, _set_data = (
     vars(JobSummary)[f.name].__set__ for f in fields(JobSummary)
 )
+_set_job_created_at = vars(ExportJob)["created_at"].__set__
 
 
 def _opt_str(value: Any) -> str | None:
