@@ -405,7 +405,9 @@ class Poller:
 
     def _keep_jobs_of(self, pending: set[AlertKey], alerts: Sequence[Outbound]) -> None:
         """Keep only the jobs a retry needs: those of ``pending`` alerts. A sent alert's job
-        would only cost memory until its TTL (a full cache at 20,000 jobs is ~16 MB)."""
+        would only cost memory until its TTL (20,000 jobs: ~10 MB). A job whose other alert
+        is still waiting elsewhere (an older claim not up for retry yet) is dropped too: that
+        retry reads it, as after a restart."""
         waiting = {key.job_id for key in pending}
         for alert in alerts:
             if alert.key.job_id not in waiting:
