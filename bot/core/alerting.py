@@ -99,12 +99,6 @@ class AlertDecision:
     watermark: Watermark = field(default_factory=Watermark)
 
 
-def _finished(status: Status) -> bool:
-    # ``is_known and is_terminal`` in one set lookup: a status this code does not know is
-    # never in TERMINAL. The poller asks this of every listed job, properties cost more.
-    return status in TERMINAL
-
-
 def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]:
     """The terminal outcomes a job reached between two observations, oldest first.
 
@@ -113,7 +107,7 @@ def outcomes_between(previous: Status | None, now: Status) -> tuple[Status, ...]
     """
     if now not in TERMINAL:  # not finished, or a status unknown to this code
         return ()
-    if previous is None or not _finished(previous):
+    if previous is None or previous not in TERMINAL:
         if now is _EXPIRED:
             return (_SUCCEEDED, _EXPIRED)
         return (now,)
@@ -265,15 +259,15 @@ def _track(
 ) -> None:
     """Follow ``job`` from now on, or stop following it."""
     status = job.status
-    if before is not None and (not status.is_known or _finished(before.status)):
+    if before is not None and (not status.is_known or before.status in TERMINAL):
         # An unknown status says nothing we can use, and a finished job does not come
         # back: keep the last status known (so an alert can never repeat).
-        status = before.status if not _finished(status) else status
+        status = before.status if status not in TERMINAL else status
     elif status is _SUCCEEDED and not reached_success and before is None:
         # Not a fresh success: follow it for expiry only if the poller was following it
         # already (a success it alerted on), never an old one it just came across.
         return
-    keep = not _finished(status) or (status is _SUCCEEDED and watches_expiry)
+    keep = status not in TERMINAL or (status is _SUCCEEDED and watches_expiry)
     if not keep:
         if before is not None:
             _drop(decision, job.id)

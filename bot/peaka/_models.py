@@ -72,6 +72,8 @@ class Status(StrEnum):
 
 
 _KNOWN_NAMES = frozenset(Status.__members__)
+# ``is_known and is_terminal`` in one set lookup (a status this code does not know is never
+# in it): the poller asks it of every listed job, where the properties cost more.
 TERMINAL: frozenset[Status] = frozenset(
     {Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.EXPIRED}
 )
