@@ -28,11 +28,16 @@ __all__ = ["TrackedCopies"]
 
 
 class TrackedCopies:
-    """Per project: the revision and the ``TrackedJob`` map stored at it; bounded by the
-    projects this process polls (``retain`` drops the others each cycle)."""
+    """Per project: the revision and the ``TrackedJob`` s stored at it; bounded by the
+    projects this process polls (``retain`` drops the others each cycle).
+
+    The jobs are kept as a tuple and mapped by id when read: a dict costs ~45 bytes a job
+    more, 4.5 MB at 100,000 tracked jobs, and mapping a project's jobs again costs about a
+    microsecond a job once a cycle.
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[str, dict[str, TrackedJob]]] = {}
+        self._entries: dict[str, tuple[str, tuple[TrackedJob, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -43,16 +48,15 @@ class TrackedCopies:
         return {p: entry[0] if (entry := entries.get(p)) else None for p in project_ids}
 
     def known(self, project_id: str, snapshot: PollSnapshot) -> Mapping[str, TrackedJob]:
-        """The project's tracked jobs as stored at ``snapshot``'s revision (read-only: it
-        may be the copy itself)."""
+        """The project's tracked jobs as stored at ``snapshot``'s revision, by id."""
         if snapshot.jobs is None:
             entry = self._entries.get(project_id)
             if entry is None or entry[0] != snapshot.revision:
                 raise RuntimeError(f"no copy of project {project_id}'s jobs at that revision")
-            return entry[1]
+            return {job.job_id: job for job in entry[1]}
         known = {i: TrackedJob(i, r.status, r.created_at) for i, r in snapshot.jobs.items()}
         if snapshot.revision is not None:
-            self._entries[project_id] = (snapshot.revision, known)
+            self._entries[project_id] = (snapshot.revision, tuple(known.values()))
         return known
 
     def saved(self, result: PollResult, known: Mapping[str, TrackedJob], revision: str) -> None:
@@ -65,7 +69,7 @@ class TrackedCopies:
             )
         for job_id in result.delete:
             jobs.pop(job_id, None)
-        self._entries[result.project_id] = (revision, jobs)
+        self._entries[result.project_id] = (revision, tuple(jobs.values()))
 
     def retain(self, project_ids: Collection[str]) -> None:
         """Drop the copies of projects not in ``project_ids`` (e.g. whose lease moved on)."""
