@@ -21,38 +21,30 @@ What goes out (each through the once-only alert log, target ``dm:<Slack user id>
 Sending is claim (log the intent) -> post with message metadata -> confirm. A claim left
 unconfirmed by a crash is taken over after :data:`STALE_CLAIM`: the DM's history is searched
 for the metadata first, so a DM Slack already accepted is confirmed, not sent again.
+
+Here: who hears of what after a cycle (``CycleDms``). The sending is in ``_dm_post``, the
+sweep and the recovery in ``_dm_sweep``; their public names are importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
 from bot.core.alerting import SeenJob, TrackedJob, full_job, outcomes_between
-from bot.core.blocks import Reply
 from bot.core.fetch_plan import Watermark
-from bot.core.messages import render_job_state_for_link
-from bot.links._delivery import DmError, open_dm, send_dm
-from bot.links._flow import answer_link_request
-from bot.links._replies import (
-    render_connect_invite,
-    render_failed_dm,
-    render_succeeded_dm,
-    render_succeeded_later,
-)
+
+# ``_deliver`` and ``_invite`` are looked up here when called: tests stand in for them.
+from bot.links._dm_post import DM_EVENT, DmReport, _deliver, _invite, dm_target
+from bot.links._dm_sweep import STALE_CLAIM, recover_unconfirmed_dms, sweep_done_requests
 from bot.links._rules import KeyChoice, choose_key, key_prefix
-from bot.peaka import TERMINAL, ExportJob, NotFoundError, PeakaError, Status
-from bot.store import AlertKey, OwnerDmSettings, StoreError
+from bot.peaka import TERMINAL, ExportJob, Status
+from bot.store import OwnerDmSettings, StoreError
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -72,14 +64,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DM_EVENT = "peaka_export_dm"
-# A claim this old whose DM was never confirmed belongs to a process that died mid-send.
-STALE_CLAIM = timedelta(minutes=5)
-# Slack errors that won't go away by retrying: the DM is logged as failed, never resent.
-_PERMANENT = frozenset(
-    {"user_not_found", "cannot_dm_bot", "user_disabled", "account_inactive", "channel_not_found"}
-)
-_HISTORY_LIMIT = 200
 _PROACTIVE = (Status.SUCCEEDED, Status.FAILED)
 
 
@@ -90,20 +74,6 @@ class JobOutcome:
     project_id: str
     job: ExportJob
     status: Status
-
-
-@dataclass(slots=True)
-class DmReport:
-    """What one call sent: ``(job id, status, user id)`` per DM, and who got an invitation."""
-
-    sent: list[tuple[str, str, str]] = field(default_factory=list)
-    invited: list[str] = field(default_factory=list)
-    recovered: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def dm_target(user_id: str) -> str:
-    """The alert log's target for DMs to ``user_id``."""
-    return f"dm:{user_id}"
 
 
 def outcomes_seen(
@@ -385,92 +355,6 @@ class CycleDms:
                     await _deliver(services, project_id, job, status, owner, report)
 
 
-async def sweep_done_requests(services: Services, *, polled: Collection[str] = ()) -> DmReport:
-    """Deliver "DM me when it's done" requests in projects the poller did not poll.
-
-    One Read Export per job someone is waiting for; never raises.
-    """
-    report = DmReport()
-    store = services.store
-    if store is None or services.slack is None:
-        return report
-    try:
-        for project in services.projects.all:
-            if project.id in polled:
-                continue
-            waiting: dict[str, list[str]] = {}
-            for user_id, job_id in await store.done_requests(project.id):
-                waiting.setdefault(job_id, []).append(user_id)
-            for job_id, users in waiting.items():
-                await _sweep_one(services, project.id, job_id, users, report)
-    except (StoreError, OSError) as exc:
-        log.warning("done-request sweep stopped: %s", type(exc).__name__)
-    except Exception:
-        log.exception("done-request sweep failed")
-    return report
-
-
-async def recover_unconfirmed_dms(services: Services, report: DmReport | None = None) -> None:
-    """Finish DMs whose sender died between claiming and confirming (after STALE_CLAIM)."""
-    store, slack = services.store, services.slack
-    if store is None or slack is None:
-        return
-    stale_before = services.clock() - STALE_CLAIM
-    for record in await store.unconfirmed_alerts(claimed_before=stale_before):
-        key = record.key
-        if not key.target.startswith("dm:"):
-            continue  # channel alerts are the poller's
-        if not await store.reclaim_alert(key, _me(), stale_before):
-            continue
-        user_id = key.target.removeprefix("dm:")
-        try:
-            channel = await open_dm(slack, user_id)
-            posted_ts = await _find_posted(slack, channel, key)
-        except DmError as exc:
-            log.warning("could not check DM history for %s: %s", user_id, exc.code)
-            continue
-        if posted_ts is not None:
-            await store.confirm_alert(key, channel, posted_ts)
-            metrics.ALERTS_DEDUPLICATED.labels(layer="slack_history").inc()
-            continue
-        try:
-            job = await services.peaka_for().read_export(record.project_id, key.job_id)
-        except NotFoundError:
-            await store.fail_alert(key, "the export no longer exists")
-            continue
-        except PeakaError as exc:
-            log.warning("could not re-read export for a DM: %s", type(exc).__name__)
-            continue
-        reply = await _reply_for(services, record.project_id, job, key.status, user_id)
-        if await _post(services, key, record.project_id, user_id, reply) and report is not None:
-            report.recovered.append((key.job_id, key.status.value, user_id))
-
-
-# ---------------------------------------------------------------------------
-
-
-async def _sweep_one(
-    services: Services, project_id: str, job_id: str, users: list[str], report: DmReport
-) -> None:
-    store = services.store
-    try:
-        job = await services.peaka_for().read_export(project_id, job_id)
-    except NotFoundError:
-        for user_id in users:
-            await store.remove_done_request(user_id, project_id, job_id)
-        return
-    except PeakaError as exc:
-        log.warning("could not read an export someone waits for: %s", type(exc).__name__)
-        return
-    if not (job.status.is_known and job.status.is_terminal):
-        return
-    # EXPIRED means it succeeded and expired unseen: the outcome they waited for is success.
-    status = Status.SUCCEEDED if job.status is Status.EXPIRED else job.status
-    for user_id in users:
-        await _deliver(services, project_id, job, status, user_id, report)
-        await store.remove_done_request(user_id, project_id, job_id)
-
-
 def _by_job(outcomes: Sequence[JobOutcome]) -> dict[str, tuple[ExportJob, list[Status]]]:
     """The outcomes' jobs by id (first seen), each with its statuses in order, once each."""
     jobs: dict[str, tuple[ExportJob, list[Status]]] = {}
@@ -479,121 +363,6 @@ def _by_job(outcomes: Sequence[JobOutcome]) -> dict[str, tuple[ExportJob, list[S
         if outcome.status not in statuses:
             statuses.append(outcome.status)
     return jobs
-
-
-async def _invite(
-    services: Services, user_id: str, job: ExportJob, project_id: str, report: DmReport
-) -> None:
-    """Once per person, ever: link your key to get links by DM."""
-    if not await services.store.mark_connect_invite_sent(user_id):
-        return
-    reply = render_connect_invite(job, services.projects.label(project_id))
-    try:
-        await send_dm(_slack(services), user_id, reply)
-    except DmError as exc:
-        log.warning("could not send a connect invitation: %s", exc.code)
-        return
-    metrics.ALERTS_SENT.labels("dm").inc()
-    report.invited.append(user_id)
-
-
-async def _deliver(
-    services: Services,
-    project_id: str,
-    job: ExportJob,
-    status: Status,
-    user_id: str,
-    report: DmReport,
-) -> None:
-    """Claim (job, status, dm:user) and, if this call won it, send and confirm the DM."""
-    key = AlertKey(job.id, status, dm_target(user_id))
-    if not await services.store.claim_alert(key, project_id, _me()):
-        metrics.ALERTS_DEDUPLICATED.labels(layer="database").inc()
-        return
-    reply = await _reply_for(services, project_id, job, status, user_id)
-    if await _post(services, key, project_id, user_id, reply):
-        report.sent.append((job.id, status.value, user_id))
-
-
-async def _reply_for(
-    services: Services, project_id: str, job: ExportJob, status: Status, user_id: str
-) -> Reply:
-    """The DM about ``job`` reaching ``status``, built fresh (links are read right now)."""
-    label = services.projects.label(project_id)
-    if status is Status.FAILED:
-        return render_failed_dm(job, label, project_id=project_id)
-    if status is Status.SUCCEEDED:
-        answer = await answer_link_request(services, user_id, project_id, job.id)
-        if answer.kind == "links" and answer.job is not None:
-            where = answer.project_id or project_id
-            return render_succeeded_dm(answer.job, services.projects.label(where), project_id=where)
-        if answer.kind == "answer":
-            return answer.reply
-        return render_succeeded_later(job, label, project_id=project_id)  # Peaka failed
-    return render_job_state_for_link(job, project_id=project_id)
-
-
-async def _post(
-    services: Services, key: AlertKey, project_id: str, user_id: str, reply: Reply
-) -> bool:
-    """Post a claimed DM and confirm it; a permanent Slack refusal is logged as failed."""
-    store = services.store
-    metadata = {
-        "event_type": DM_EVENT,
-        "event_payload": {
-            "project_id": project_id,
-            "job_id": key.job_id,
-            "status": key.status.value,
-            "target": key.target,
-        },
-    }
-    try:
-        posted = await send_dm(_slack(services), user_id, reply, metadata=metadata)
-    except DmError as exc:
-        if exc.code in _PERMANENT:
-            await store.fail_alert(key, f"Slack {exc.method}: {exc.code}")
-        # Otherwise the claim stays: recover_unconfirmed_dms retries it once it is stale.
-        return False
-    await store.confirm_alert(key, posted.channel, posted.ts)
-    metrics.ALERTS_SENT.labels("dm").inc()
-    return True
-
-
-async def _find_posted(slack: Any, channel: str, key: AlertKey) -> str | None:
-    """The ``ts`` of a DM in ``channel`` whose metadata names ``key``, if Slack has one."""
-    try:
-        response = await slack.conversations_history(
-            channel=channel, include_all_metadata=True, limit=_HISTORY_LIMIT
-        )
-    except SlackApiError as exc:
-        code = str(exc.response.get("error") or "unknown") if exc.response else "unknown"
-        raise DmError("conversations.history", code) from None
-    except SlackClientError:
-        raise DmError("conversations.history", "unreachable") from None
-    for message in response.get("messages") or []:
-        metadata = message.get("metadata") if isinstance(message, dict) else None
-        if not isinstance(metadata, dict) or metadata.get("event_type") != DM_EVENT:
-            continue
-        payload = metadata.get("event_payload") or {}
-        if (
-            payload.get("job_id") == key.job_id
-            and payload.get("status") == key.status.value
-            and payload.get("target") == key.target
-        ):
-            ts = message.get("ts")
-            return str(ts) if ts else None
-    return None
-
-
-def _slack(services: Services) -> AsyncWebClient:
-    if services.slack is None:  # checked on the way in; this is for the type checker
-        raise DmError("chat.postMessage", "no_slack_client")
-    return services.slack
-
-
-def _me() -> str:
-    """Who claims: this host and process, for the alert log's ``claimed_by``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _stopped(project_id: str, exc: Exception) -> None:

@@ -8,10 +8,11 @@ One cycle:
 3. in batches of BATCH_SIZE projects (BATCH_LANES batches at a time): read the batch's poll
    state in one query (job rows only where this process has no current copy, see
    ``_tracked``); per project, in parallel and isolated from each other, fetch
-   (``_fetch``) and decide (``bot.core.alerting.decide_alerts``); then for the batch, in one
-   transaction each: claim the alerts (muted ones logged as suppressed), send owners' DMs,
-   save the tracked jobs and the watermarks — in that order, so a crash or a failed save in
-   between never loses an alert (re-deciding it finds the claim);
+   (``_fetch``) and decide (``bot.core.alerting.decide_alerts``), in ``_project_poll``; then
+   for the batch, in one transaction each: claim the alerts (muted ones logged as
+   suppressed), send owners' DMs, save the tracked jobs and the watermarks — in that order,
+   so a crash or a failed save in between never loses an alert (re-deciding it finds the
+   claim);
 4. post: a card per alert, or a digest when a channel gets more than five.
 """
 
@@ -21,7 +22,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -29,27 +30,17 @@ from cachetools import TTLCache
 
 from bot import metrics
 from bot.app import Services
-from bot.core.alerting import (
-    AlertDecision,
-    AlertIntent,
-    ChannelSubscription,
-    SeenJob,
-    TrackedJob,
-    decide_alerts,
-    full_job,
-)
-from bot.core.fetch_plan import Depths, Offsets, Watermark
-from bot.links.proactive import CycleDms, JobOutcome, outcomes_seen, sweep_done_requests
-from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError, Status
+from bot.core.alerting import ChannelSubscription
+from bot.links.proactive import CycleDms, sweep_done_requests
+from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
-from bot.poller._fetch import ProjectFetch, fetch_project
+from bot.poller._project_poll import ProjectPoller, _MuteCheck, _Poll, _result
 from bot.poller._reconcile import Leftovers
 from bot.poller._tracked import TrackedCopies
 from bot.store import (
     AlertDeduplicator,
     AlertKey,
-    JobState,
     PollResult,
     PollSnapshot,
     ProjectState,
@@ -70,11 +61,7 @@ BATCH_SIZE = MAX_PROJECTS_IN_PARALLEL
 # retry for the Peaka client's whole timeout); meanwhile the other lane uses the fetch slots.
 BATCH_LANES = 2
 
-# SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
-EXPIRY_CHECK_SECONDS = 300.0
 _END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
-# An unchanged project's ``last_polled_at`` is rewritten at most this often (seconds).
-LAST_POLLED_RESOLUTION = 300.0
 # Another poller's unconfirmed claim is taken over once it is this old (seconds) and at
 # least this many intervals old: long past any live poller's post. (Replicas that died are
 # handled sooner by the lease layer, which knows they are gone.)
@@ -134,20 +121,18 @@ class Poller:
         self._store = store
         self._peaka = peaka or services.peaka_for()
         self._dedup = dedup or AlertDeduplicator(store)
-        self._monotonic = monotonic
         self._backoff = ProjectBackoff(base=self.interval, clock=monotonic, rng=rng)
         # Bounded fan-out: thousands of projects at once would time out each other's requests
         # (and back each other off) instead of finishing sooner.
         self._in_parallel = asyncio.Semaphore(MAX_PROJECTS_IN_PARALLEL)
-        self._expiry_checked: dict[str, float] = {}
-        self._reach: dict[str, int] = {}  # per project: how deep the last cycle had to list
-        # Per project: how many jobs lay above each tracked job (exact page counts).
-        self._depths: dict[str, Depths] = {}
-        # Per project: how many stragglers finished last cycle (how many to expect now).
-        self._finished: dict[str, int] = {}
-        self._offsets: dict[str, Offsets] = {}  # per project: tracked jobs' relative places
         self._tracked = TrackedCopies()  # per project: the tracked jobs, while still current
-        self._rebaseline_after = rebaseline_after
+        self._projects = ProjectPoller(
+            services,
+            self._peaka,
+            self._tracked,
+            monotonic=monotonic,
+            rebaseline_after=rebaseline_after,
+        )
         self._subscribed: set[str] | None = None
         # Jobs of claimed alerts not sent yet, so a retry next cycle needs no Read Export.
         self._jobs: TTLCache[str, ExportJob] = TTLCache(maxsize=20_000, ttl=6 * 3600)
@@ -293,10 +278,7 @@ class Poller:
             log.info("project %s has no working subscription now; forgetting its state", project_id)
             await self._store.save_project_state(ProjectState(project_id))
             await self._store.prune_job_states(project_id, _END_OF_TIME)
-            self._reach.pop(project_id, None)
-            self._depths.pop(project_id, None)
-            self._finished.pop(project_id, None)
-            self._offsets.pop(project_id, None)
+            self._projects.forget(project_id)
             self._tracked.drop([project_id])
 
     async def _poll_batches(
@@ -386,7 +368,7 @@ class Poller:
         results: dict[str, PollResult] = {}
         for poll in polls:
             try:
-                results[poll.project_id] = self._result(poll)
+                results[poll.project_id] = _result(poll)
             except Exception as exc:
                 self._project_failed(poll.project_id, report, exc)
         by_project = {poll.project_id: poll for poll in polls}
@@ -495,169 +477,7 @@ class Poller:
         """One project's fetch and decision; None (and backed off) when it failed."""
         try:
             async with self._in_parallel:
-                return await self._fetch_and_decide(project_id, subs, loaded, mutes, dms)
+                return await self._projects.fetch_and_decide(project_id, subs, loaded, mutes, dms)
         except Exception as exc:
             self._project_failed(project_id, report, exc)
             return None
-
-    async def _fetch_and_decide(
-        self,
-        project_id: str,
-        subs: list[ChannelSubscription],
-        loaded: PollSnapshot,
-        mutes: _MuteCheck,
-        dms: CycleDms | None,
-    ) -> _Poll:
-        state = loaded.state
-        watermark = None
-        now = self._services.clock()
-        if state is not None and state.baseline_at is not None:
-            watermark = Watermark(state.newest_created_at, state.newest_seen_ids)
-            last = state.last_polled_at
-            if last is not None and now - last > self._rebaseline_after:
-                # Not polled for long (no subscription, or the bot was down): what appeared
-                # meanwhile is history now. Jobs it was following still alert when done.
-                log.info(
-                    "project %s was last polled at %s: taking a new baseline", project_id, last
-                )
-                watermark = None
-        known = self._tracked.known(project_id, loaded)
-        expiry_due = self._expiry_due(project_id) and any(
-            Status.EXPIRED in s.statuses for s in subs
-        )
-        fetched = await fetch_project(
-            self._peaka,
-            project_id,
-            watermark=watermark,
-            tracked=known,
-            check_expiry=expiry_due,
-            previous_reach=self._reach.get(project_id),
-            previous_depths=self._depths.get(project_id),
-            previous_finished=self._finished.get(project_id),
-            previous_offsets=self._offsets.get(project_id),
-        )
-        if fetched.reach is not None:
-            self._reach[project_id] = fetched.reach
-        self._depths[project_id] = fetched.depths
-        self._offsets[project_id] = fetched.offsets
-        if fetched.finished_stragglers is not None:
-            self._finished[project_id] = fetched.finished_stragglers
-        if expiry_due:
-            self._expiry_checked[project_id] = self._monotonic()
-
-        # The jobs deciding acts on (most listed jobs are settled: they would do nothing).
-        observed = fetched.observed if fetched.to_decide is None else fetched.to_decide
-
-        def decide(muted: set[str]) -> AlertDecision:
-            return decide_alerts(
-                project_id,
-                known=known,
-                observed=observed,
-                listed=fetched.listed,
-                subscriptions=subs,
-                watermark=watermark,
-                muted=muted,
-            )
-
-        decision = decide(set())
-        # Ask about mutes only for channels that have something to hear (most have not).
-        muted = {c for c in {i.channel for i in decision.alerts} if await mutes.muted(c)}
-        if muted:
-            decision = decide(muted)
-        outcomes = []
-        if dms is not None:
-            outcomes = outcomes_seen(
-                project_id, known=known, observed=observed, watermark=watermark
-            )
-        return _Poll(
-            project_id=project_id,
-            state=state,
-            revision=loaded.revision,
-            known=known,
-            watermark=watermark,
-            now=now,
-            fetched=fetched,
-            decision=decision,
-            intents={AlertKey(i.job.id, i.status, i.channel): i for i in decision.alerts},
-            muted=[AlertKey(i.job.id, i.status, i.channel) for i in decision.suppressed],
-            outcomes=outcomes,
-        )
-
-    def _result(self, poll: _Poll) -> PollResult:
-        """What to save of one project's cycle: tracked jobs and, if it moved, the watermark."""
-        project_id, decision, fetched = poll.project_id, poll.decision, poll.fetched
-        state, watermark, now = poll.state, poll.watermark, poll.now
-        seen: dict[str, SeenJob] = {job.id: job for job in fetched.observed}
-        changed = tuple(
-            JobState(project_id, t.job_id, t.status, t.created_at, _owner(seen.get(t.job_id)))
-            for t in decision.changed
-        )
-        dropped = set(decision.dropped) | (set(fetched.gone) & set(decision.tracked))
-        if watermark is None:
-            log.info(
-                "project %s: baseline of %d job(s) taken, %d unfinished tracked; no alerts",
-                project_id,
-                len(fetched.listed),
-                len(decision.tracked),
-            )
-        saved = None
-        if watermark is None or watermark != decision.watermark or _stale(state, now):
-            saved = ProjectState(
-                project_id=project_id,
-                baseline_at=now if watermark is None or state is None else state.baseline_at,
-                newest_created_at=decision.watermark.created_at,
-                newest_seen_ids=decision.watermark.ids,
-                last_polled_at=now,
-            )
-        return PollResult(project_id, upsert=changed, delete=frozenset(dropped), state=saved)
-
-    def _expiry_due(self, project_id: str) -> bool:
-        last = self._expiry_checked.get(project_id)
-        return last is None or self._monotonic() - last >= EXPIRY_CHECK_SECONDS
-
-
-@dataclass(slots=True)
-class _Poll:
-    """One project's cycle between its fetch and its save."""
-
-    project_id: str
-    state: ProjectState | None
-    revision: str | None  # of the state read (see ``_tracked``)
-    known: Mapping[str, TrackedJob]  # the tracked jobs stored at that revision
-    watermark: Watermark | None
-    now: datetime
-    fetched: ProjectFetch
-    decision: AlertDecision
-    intents: dict[AlertKey, AlertIntent]
-    muted: list[AlertKey]
-    outcomes: list[JobOutcome]
-
-
-def _stale(state: ProjectState | None, now: datetime) -> bool:
-    """Whether the saved ``last_polled_at`` is old enough to be worth a write."""
-    if state is None or state.last_polled_at is None:
-        return True
-    return now - state.last_polled_at >= timedelta(seconds=LAST_POLLED_RESOLUTION)
-
-
-def _owner(job: SeenJob | None) -> str | None:
-    # A changed job is never a summary (``needs_details``); full_job is for the type checker.
-    return full_job(job).user_name if job is not None else None
-
-
-class _MuteCheck:
-    """Which channels are muted: one read of every mute per cycle, when a first alert asks."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._muted: asyncio.Future[set[str]] | None = None
-
-    async def muted(self, channel: str) -> bool:
-        if self._muted is None or _failed(self._muted):
-            self._muted = asyncio.ensure_future(self._store.muted_channels())
-        return channel in await self._muted
-
-
-def _failed(future: asyncio.Future[set[str]]) -> bool:
-    """Done without an answer (the next caller asks again)."""
-    return future.done() and (future.cancelled() or future.exception() is not None)
