@@ -1,9 +1,10 @@
 """Sending one proactive DM: claim it in the alert log, post it with metadata, confirm it.
 
 Apart from ``proactive`` (which decides who hears of what) so the cycle's DMs and the
-sweep and recovery (``_dm_sweep``) share one way to send: ``_deliver`` claims and sends,
-``_post`` posts an already claimed DM, ``_find_posted`` finds one Slack already accepted
-(by its metadata, ``DM_EVENT``), ``_invite`` sends the one-time invitation to link a key.
+sweep and recovery (``_dm_sweep``) share one way to send: ``deliver_dm`` claims and sends,
+``post_claimed_dm`` posts an already claimed DM, ``find_posted_dm`` finds one Slack already
+accepted (by its metadata, ``DM_EVENT``), ``invite_owner`` sends the one-time invitation to
+link a key.
 """
 
 from __future__ import annotations
@@ -34,10 +35,19 @@ from bot.store import AlertKey
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["DM_EVENT", "DmReport", "dm_target"]
+__all__ = [
+    "DM_EVENT",
+    "DmReport",
+    "claimant",
+    "deliver_dm",
+    "dm_target",
+    "find_posted_dm",
+    "invite_owner",
+    "post_claimed_dm",
+    "reply_for",
+]
 
-# The logger these lines had before they moved here: filters on its name keep working.
-log = logging.getLogger("bot.links.proactive")
+log = logging.getLogger(__name__)
 
 DM_EVENT = "peaka_export_dm"
 # Slack errors that won't go away by retrying: the DM is logged as failed, never resent.
@@ -61,7 +71,7 @@ def dm_target(user_id: str) -> str:
     return f"dm:{user_id}"
 
 
-async def _invite(
+async def invite_owner(
     services: Services, user_id: str, job: ExportJob, project_id: str, report: DmReport
 ) -> None:
     """Once per person, ever: link your key to get links by DM."""
@@ -77,7 +87,7 @@ async def _invite(
     report.invited.append(user_id)
 
 
-async def _deliver(
+async def deliver_dm(
     services: Services,
     project_id: str,
     job: ExportJob,
@@ -87,15 +97,15 @@ async def _deliver(
 ) -> None:
     """Claim (job, status, dm:user) and, if this call won it, send and confirm the DM."""
     key = AlertKey(job.id, status, dm_target(user_id))
-    if not await services.store.claim_alert(key, project_id, _me()):
+    if not await services.store.claim_alert(key, project_id, claimant()):
         metrics.ALERTS_DEDUPLICATED.labels(layer="database").inc()
         return
-    reply = await _reply_for(services, project_id, job, status, user_id)
-    if await _post(services, key, project_id, user_id, reply):
+    reply = await reply_for(services, project_id, job, status, user_id)
+    if await post_claimed_dm(services, key, project_id, user_id, reply):
         report.sent.append((job.id, status.value, user_id))
 
 
-async def _reply_for(
+async def reply_for(
     services: Services, project_id: str, job: ExportJob, status: Status, user_id: str
 ) -> Reply:
     """The DM about ``job`` reaching ``status``, built fresh (links are read right now)."""
@@ -113,7 +123,7 @@ async def _reply_for(
     return render_job_state_for_link(job, project_id=project_id)
 
 
-async def _post(
+async def post_claimed_dm(
     services: Services, key: AlertKey, project_id: str, user_id: str, reply: Reply
 ) -> bool:
     """Post a claimed DM and confirm it; a permanent Slack refusal is logged as failed."""
@@ -139,7 +149,7 @@ async def _post(
     return True
 
 
-async def _find_posted(slack: Any, channel: str, key: AlertKey) -> str | None:
+async def find_posted_dm(slack: Any, channel: str, key: AlertKey) -> str | None:
     """The ``ts`` of a DM in ``channel`` whose metadata names ``key``, if Slack has one."""
     try:
         response = await slack.conversations_history(
@@ -171,6 +181,6 @@ def _slack(services: Services) -> AsyncWebClient:
     return services.slack
 
 
-def _me() -> str:
+def claimant() -> str:
     """Who claims: this host and process, for the alert log's ``claimed_by``."""
     return f"{socket.gethostname()}:{os.getpid()}"

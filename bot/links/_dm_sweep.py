@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.links._delivery import DmError, open_dm
-from bot.links._dm_post import DmReport, _deliver, _find_posted, _me, _post, _reply_for
+from bot.links._dm_post import (
+    DmReport,
+    claimant,
+    deliver_dm,
+    find_posted_dm,
+    post_claimed_dm,
+    reply_for,
+)
 from bot.peaka import NotFoundError, PeakaError, Status
 from bot.store import StoreError
 
@@ -23,8 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STALE_CLAIM", "recover_unconfirmed_dms", "sweep_done_requests"]
 
-# The logger these lines had before they moved here: filters on its name keep working.
-log = logging.getLogger("bot.links.proactive")
+log = logging.getLogger(__name__)
 
 # A claim this old whose DM was never confirmed belongs to a process that died mid-send.
 STALE_CLAIM = timedelta(minutes=5)
@@ -65,12 +71,12 @@ async def recover_unconfirmed_dms(services: Services, report: DmReport | None = 
         key = record.key
         if not key.target.startswith("dm:"):
             continue  # channel alerts are the poller's
-        if not await store.reclaim_alert(key, _me(), stale_before):
+        if not await store.reclaim_alert(key, claimant(), stale_before):
             continue
         user_id = key.target.removeprefix("dm:")
         try:
             channel = await open_dm(slack, user_id)
-            posted_ts = await _find_posted(slack, channel, key)
+            posted_ts = await find_posted_dm(slack, channel, key)
         except DmError as exc:
             log.warning("could not check DM history for %s: %s", user_id, exc.code)
             continue
@@ -86,8 +92,11 @@ async def recover_unconfirmed_dms(services: Services, report: DmReport | None = 
         except PeakaError as exc:
             log.warning("could not re-read export for a DM: %s", type(exc).__name__)
             continue
-        reply = await _reply_for(services, record.project_id, job, key.status, user_id)
-        if await _post(services, key, record.project_id, user_id, reply) and report is not None:
+        reply = await reply_for(services, record.project_id, job, key.status, user_id)
+        if (
+            await post_claimed_dm(services, key, record.project_id, user_id, reply)
+            and report is not None
+        ):
             report.recovered.append((key.job_id, key.status.value, user_id))
 
 
@@ -109,5 +118,5 @@ async def _sweep_one(
     # EXPIRED means it succeeded and expired unseen: the outcome they waited for is success.
     status = Status.SUCCEEDED if job.status is Status.EXPIRED else job.status
     for user_id in users:
-        await _deliver(services, project_id, job, status, user_id, report)
+        await deliver_dm(services, project_id, job, status, user_id, report)
         await store.remove_done_request(user_id, project_id, job_id)

@@ -40,7 +40,9 @@ from bot.core.alerting import SeenJob, TrackedJob, full_job, outcomes_between
 from bot.core.fetch_plan import Watermark
 
 # ``_deliver`` and ``_invite`` are looked up here when called: tests stand in for them.
-from bot.links._dm_post import DM_EVENT, DmReport, _deliver, _invite, dm_target
+from bot.links._dm_post import DM_EVENT, DmReport, dm_target
+from bot.links._dm_post import deliver_dm as _deliver
+from bot.links._dm_post import invite_owner as _invite
 from bot.links._dm_sweep import STALE_CLAIM, recover_unconfirmed_dms, sweep_done_requests
 from bot.links._rules import KeyChoice, choose_key, key_prefix
 from bot.peaka import TERMINAL, ExportJob, Status

@@ -35,7 +35,7 @@ from bot.links.proactive import CycleDms, sweep_done_requests
 from bot.peaka import ExportJob, PeakaClient, PeakaError, RateLimitedError
 from bot.poller._backoff import ProjectBackoff
 from bot.poller._delivery import Delivery, Outbound
-from bot.poller._project_poll import ProjectPoller, _MuteCheck, _Poll, _result
+from bot.poller._project_poll import MuteCheck, ProjectPoll, ProjectPoller, poll_result
 from bot.poller._reconcile import Leftovers
 from bot.poller._tracked import TrackedCopies
 from bot.store import (
@@ -212,7 +212,7 @@ class Poller:
             stale = now - timedelta(seconds=age)
             leftovers = await self._leftovers.collect(stale_before=stale, broken=broken)
             report.leftovers = len(leftovers)
-            mutes = _MuteCheck(self._store)
+            mutes = MuteCheck(self._store)
             dms: CycleDms | None = None
             if self._services.settings.linking_enabled:
                 dms = CycleDms(self._services)
@@ -284,7 +284,7 @@ class Poller:
     async def _poll_batches(
         self,
         ready: dict[str, list[ChannelSubscription]],
-        mutes: _MuteCheck,
+        mutes: MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
@@ -311,7 +311,7 @@ class Poller:
     async def _poll_batch(
         self,
         projects: dict[str, list[ChannelSubscription]],
-        mutes: _MuteCheck,
+        mutes: MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
     ) -> list[Outbound]:
@@ -368,7 +368,7 @@ class Poller:
         results: dict[str, PollResult] = {}
         for poll in polls:
             try:
-                results[poll.project_id] = _result(poll)
+                results[poll.project_id] = poll_result(poll)
             except Exception as exc:
                 self._project_failed(poll.project_id, report, exc)
         by_project = {poll.project_id: poll for poll in polls}
@@ -401,7 +401,7 @@ class Poller:
         return len(self._jobs)
 
     async def _save_one(
-        self, result: PollResult, polls: dict[str, _Poll], report: CycleReport
+        self, result: PollResult, polls: dict[str, ProjectPoll], report: CycleReport
     ) -> None:
         try:
             await self._save([result], polls)
@@ -410,7 +410,7 @@ class Poller:
         else:
             self._project_succeeded(result.project_id, report)
 
-    async def _save(self, results: Iterable[PollResult], polls: dict[str, _Poll]) -> None:
+    async def _save(self, results: Iterable[PollResult], polls: dict[str, ProjectPoll]) -> None:
         """Save ``results``; then keep as this process's copy what is stored now, where the
         save found the revision each cycle read at (else drop the copy: read it anew)."""
         results = list(results)
@@ -470,10 +470,10 @@ class Poller:
         project_id: str,
         subs: list[ChannelSubscription],
         loaded: PollSnapshot,
-        mutes: _MuteCheck,
+        mutes: MuteCheck,
         dms: CycleDms | None,
         report: CycleReport,
-    ) -> _Poll | None:
+    ) -> ProjectPoll | None:
         """One project's fetch and decision; None (and backed off) when it failed."""
         try:
             async with self._in_parallel:

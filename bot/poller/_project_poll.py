@@ -1,11 +1,10 @@
 """One project's part of a poll cycle: fetch its jobs, decide its alerts, say what to save.
 
-Kept apart from ``Poller`` (``_poller``), which runs the cycle and its batches' store work,
-because none of this touches the store: ``ProjectPoller`` fetches and decides a project and
-keeps what the last cycles learned of its listing (to plan the next fetch), ``_Poll`` carries
-one project's cycle from its fetch to its save, ``_result`` says what to save of it and
-``_MuteCheck`` reads the mutes once per cycle.
-"""
+Kept apart from ``Poller`` (``_poller``), which runs the cycle and its batches' store writes:
+``ProjectPoller`` fetches and decides a project and keeps what the last cycles learned of its
+listing (to plan the next fetch), ``ProjectPoll`` carries one project's cycle from its fetch
+to its save, ``poll_result`` says what to save of it, and ``MuteCheck`` reads the mutes once
+per cycle."""
 
 from __future__ import annotations
 
@@ -32,10 +31,16 @@ from bot.poller._fetch import ProjectFetch, fetch_project
 from bot.poller._tracked import TrackedCopies
 from bot.store import AlertKey, JobState, PollResult, PollSnapshot, ProjectState, Store
 
-__all__ = ["EXPIRY_CHECK_SECONDS", "LAST_POLLED_RESOLUTION", "ProjectPoller"]
+__all__ = [
+    "EXPIRY_CHECK_SECONDS",
+    "LAST_POLLED_RESOLUTION",
+    "MuteCheck",
+    "ProjectPoll",
+    "ProjectPoller",
+    "poll_result",
+]
 
-# The logger these lines had before they moved here: filters on its name keep working.
-log = logging.getLogger("bot.poller._poller")
+log = logging.getLogger(__name__)
 
 # SUCCEEDED jobs are checked for expiry (off the first pages) at most this often.
 EXPIRY_CHECK_SECONDS = 300.0
@@ -85,9 +90,9 @@ class ProjectPoller:
         project_id: str,
         subs: list[ChannelSubscription],
         loaded: PollSnapshot,
-        mutes: _MuteCheck,
+        mutes: MuteCheck,
         dms: CycleDms | None,
-    ) -> _Poll:
+    ) -> ProjectPoll:
         """One project's fetch and decision (``loaded``: its poll state, read for the batch)."""
         state = loaded.state
         watermark = None
@@ -150,7 +155,7 @@ class ProjectPoller:
             outcomes = outcomes_seen(
                 project_id, known=known, observed=observed, watermark=watermark
             )
-        return _Poll(
+        return ProjectPoll(
             project_id=project_id,
             state=state,
             revision=loaded.revision,
@@ -170,7 +175,7 @@ class ProjectPoller:
 
 
 @dataclass(slots=True)
-class _Poll:
+class ProjectPoll:
     """One project's cycle between its fetch and its save."""
 
     project_id: str
@@ -186,7 +191,7 @@ class _Poll:
     outcomes: list[JobOutcome]
 
 
-def _result(poll: _Poll) -> PollResult:
+def poll_result(poll: ProjectPoll) -> PollResult:
     """What to save of one project's cycle: tracked jobs and, if it moved, the watermark."""
     project_id, decision, fetched = poll.project_id, poll.decision, poll.fetched
     state, watermark, now = poll.state, poll.watermark, poll.now
@@ -227,7 +232,7 @@ def _owner(job: SeenJob | None) -> str | None:
     return full_job(job).user_name if job is not None else None
 
 
-class _MuteCheck:
+class MuteCheck:
     """Which channels are muted: one read of every mute per cycle, when a first alert asks."""
 
     def __init__(self, store: Store) -> None:
