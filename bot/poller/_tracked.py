@@ -28,12 +28,12 @@ __all__ = ["TrackedCopies"]
 
 
 class TrackedCopies:
-    """Per project: the revision and the ``TrackedJob`` s stored at it; bounded by the
-    projects this process polls (``retain`` drops the others each cycle).
+    """Per project: the revision and the tracked jobs (``TrackedJob``) stored at it; bounded
+    by the projects this process polls (``retain`` drops the others each cycle).
 
     The jobs are kept as a tuple and mapped by id when read: a dict costs ~45 bytes a job
-    more, 4.5 MB at 100,000 tracked jobs, and mapping a project's jobs again costs about a
-    microsecond a job once a cycle.
+    more, 4.5 MB at 100,000 tracked jobs, and mapping a 50-job project again costs ~2 µs
+    once a cycle.
     """
 
     def __init__(self) -> None:

@@ -28,7 +28,7 @@ class AlertDeduplicator:
     ``maxsize``: the poller decides an alert again only when the cycle that claimed it could
     not save its state (the next cycle re-decides from the old state), so the keys asked
     again are the last cycle's or two. 10,000 holds ten cycles at 1,000 alerts a cycle for
-    ~3.4 MB; an older key is asked of the log, in the claims' own transaction.
+    ~3 MB; an older key is asked of the log, in the claims' own transaction.
     """
 
     DEFAULT_MAXSIZE: ClassVar[int] = 10_000
