@@ -6,17 +6,17 @@ never carried over a restart."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
-from bot.core.alerting import TrackedJob
+from bot.core.alerting import ChannelSubscription, TrackedJob
 from bot.peaka import Status
 from bot.poller import Poller
 from bot.poller._tracked import TrackedCopies
-from bot.store import PollSnapshot
+from bot.store import PollSnapshot, Subscription
 from tests.poller_harness import PollerRig, Scenario
 from tests.store_fixtures import Backend
 from tests.test_poller_batches import refuse_project_state_writes
@@ -196,3 +196,38 @@ def test_copies_of_projects_no_longer_polled_are_dropped() -> None:
     assert len(copies) == 1
     with pytest.raises(RuntimeError):  # the store said "current", but nothing is held
         copies.known("p1", PollSnapshot(None, "rev-p1", None))
+
+
+class _LeasedPoller(Poller):
+    """Polls only ``held``, as a replica polls only the projects it holds leases on."""
+
+    held: frozenset[str] = frozenset()
+
+    async def _projects_to_poll(
+        self, subscriptions: Sequence[Subscription]
+    ) -> dict[str, list[ChannelSubscription]]:
+        projects = await super()._projects_to_poll(subscriptions)
+        return {p: subs for p, subs in projects.items() if p in self.held}
+
+
+def _remembered(poller: Poller) -> set[str]:
+    """The projects the poller keeps anything of in memory between cycles."""
+    listing = poller._projects
+    memories = (listing._reach, listing._depths, listing._offsets, listing._expiry_checked)
+    copies = poller._tracked.held(["p1", "p2"])
+    return {p for m in memories for p in m} | {p for p, rev in copies.items() if rev}
+
+
+async def test_a_project_whose_lease_moved_on_is_forgotten_in_memory(rig: PollerRig) -> None:
+    await rig.subscribe("C2", "p2", F)
+    poller = _LeasedPoller(
+        rig.services(), instance_id="replica-a", monotonic=lambda: rig.clock.now().timestamp()
+    )
+    poller.held = frozenset({"p1", "p2"})
+    await track_a_job(rig, poller)
+    assert _remembered(poller) == {"p1", "p2"}
+    poller.held = frozenset({"p2"})  # p1's lease went to another replica
+    rig.clock.advance(30)
+    await poller.run_cycle()
+    # What it knew of p1's listing would be stale by the time the lease comes back.
+    assert _remembered(poller) == {"p2"}

@@ -207,6 +207,7 @@ class Poller:
             # Before the leftovers: a leased poller adopts dead replicas' claims in here.
             projects = await self._projects_to_poll(subscriptions)
             self._tracked.retain(projects)
+            self._projects.retain(projects)
             now = self._services.clock()
             age = max(STALE_CLAIM_SECONDS, STALE_CLAIM_INTERVALS * self.interval)
             stale = now - timedelta(seconds=age)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -84,6 +84,15 @@ class ProjectPoller:
         self._depths.pop(project_id, None)
         self._finished.pop(project_id, None)
         self._offsets.pop(project_id, None)
+
+    def retain(self, project_ids: Collection[str]) -> None:
+        """Drop what was learned of projects not in ``project_ids`` (e.g. whose lease moved
+        on): it would only go stale, since another replica's cycles move the listing on."""
+        keep = set(project_ids)
+        memories = (self._reach, self._depths, self._finished, self._offsets, self._expiry_checked)
+        for memory in memories:
+            for project_id in memory.keys() - keep:
+                del memory[project_id]
 
     async def fetch_and_decide(
         self,
